@@ -1,0 +1,216 @@
+"""Scalar primitives: each declares its forward rule and its local derivatives side by side.
+
+``derivatives(out, *inputs)`` returns ``d out / d input`` for each differentiable input, given the
+forward's own result ``out`` and its inputs (plain floats). The graph walk multiplies these by the
+incoming gradient (the chain rule); tools read them to check each primitive against finite
+differences and to label the edges of a graph picture.
+
+Four shapes of primitive, by what a node stores:
+
+- ``UnaryOp``     ``f(x)``                     parent ``x``
+- ``ConstantOp``  ``f(x, c)``, ``c`` a number  parent ``x``; ``c`` is kept on the node, not differentiated
+- ``BinaryOp``    ``f(a, b)``                  parents ``a, b``
+- ``NaryOp``      ``f(x_1, ..., x_n)``          parents ``x_1 .. x_n``
+"""
+
+from __future__ import annotations
+
+import math
+
+SCALAR_OPS: dict = {}
+"""Every scalar primitive by name, in declaration order."""
+
+
+class ScalarOp:
+    """A scalar primitive. Subclasses say where a node keeps its inputs."""
+
+    arity = None
+
+    def __init__(self, name, symbol, forward, derivatives, doc="", domain=(-2.0, 2.0)):
+        if name in SCALAR_OPS:
+            raise ValueError(f"scalar op {name!r} is already declared")
+        self.name = name
+        self.symbol = symbol
+        self.forward = forward
+        self.derivatives = derivatives
+        self.doc = doc
+        self.domain = domain  # where the derivative is smooth: tools sample inputs from here
+        SCALAR_OPS[name] = self
+
+    def __repr__(self):
+        return f"<scalar op {self.name}>"
+
+    def __str__(self):
+        return self.symbol
+
+    def local_derivatives(self, node) -> tuple:
+        """``d node / d parent`` for each parent of ``node``, in order."""
+        return self.derivatives(node.data, *self.input_data(node))
+
+    def label(self, node) -> str:
+        """How the op reads in a picture of ``node``."""
+        return self.symbol
+
+
+class UnaryOp(ScalarOp):
+    arity = 1
+
+    def parents(self, node):
+        return (node._a,)
+
+    def input_data(self, node):
+        return (node._a.data,)
+
+    def backprop(self, node):
+        x = node._a
+        (d,) = self.derivatives(node.data, x.data)
+        x.grad += d * node.grad
+
+
+class ConstantOp(ScalarOp):
+    arity = 1
+
+    def parents(self, node):
+        return (node._a,)
+
+    def input_data(self, node):
+        return (node._a.data, node._b)
+
+    def backprop(self, node):
+        x = node._a
+        (d,) = self.derivatives(node.data, x.data, node._b)
+        x.grad += d * node.grad
+
+    def label(self, node):
+        return self.symbol.replace("c", f"{node._b:g}")
+
+
+class BinaryOp(ScalarOp):
+    arity = 2
+
+    def parents(self, node):
+        return (node._a, node._b)
+
+    def input_data(self, node):
+        return (node._a.data, node._b.data)
+
+    def backprop(self, node):
+        a = node._a
+        b = node._b
+        da, db = self.derivatives(node.data, a.data, b.data)
+        g = node.grad
+        a.grad += da * g
+        b.grad += db * g
+
+
+class NaryOp(ScalarOp):
+    arity = None
+
+    def parents(self, node):
+        return node._a
+
+    def input_data(self, node):
+        return tuple(p.data for p in node._a)
+
+    def backprop(self, node):
+        parents = node._a
+        g = node.grad
+        ds = self.derivatives(node.data, *[p.data for p in parents])
+        for p, d in zip(parents, ds):
+            p.grad += d * g
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def power(a: float, b: float) -> float:
+    """``a ** b`` as a real number, with errors that name the op."""
+    try:
+        r = a**b
+    except ZeroDivisionError:
+        raise ZeroDivisionError(f"**: 0.0 cannot be raised to the negative power {b!r}") from None
+    except OverflowError:
+        raise OverflowError(f"**: {a!r} ** {b!r} is too large for a float") from None
+    if type(r) is complex:
+        raise ValueError(f"**: negative base {a!r} with non-integer exponent {b!r} has no real value")
+    return r
+
+
+def power_rule(x: float, c: float) -> float:
+    """``d/dx x**c = c * x**(c - 1)``; infinite where ``x = 0`` and ``c < 1``."""
+    if c == 0:
+        return 0.0
+    try:
+        return c * x ** (c - 1)
+    except ZeroDivisionError:
+        return math.copysign(math.inf, c)
+
+
+def exponent_rule(out: float, base: float) -> float:
+    """``d/db a**b = a**b * log(a)``; 0 where ``a = 0`` (the limit from b > 0), NaN where ``a < 0``."""
+    if base > 0:
+        return out * math.log(base)
+    return 0.0 if base == 0 else math.nan
+
+
+def exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
+
+
+def log(x: float) -> float:
+    if x > 0:
+        return math.log(x)
+    raise ValueError(f"log: input must be positive, got {x!r}")
+
+
+def sigmoid(x: float) -> float:
+    """``1 / (1 + e^-x)``, evaluated so that ``e^t`` only ever sees ``t <= 0`` (no overflow)."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+# ----------------------------------------------------------------------------- the table
+
+ADD = BinaryOp("add", "+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0), "a + b")
+MUL = BinaryOp("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a), "a * b; d/da = b, d/db = a")
+POW = BinaryOp(
+    "pow",
+    "**",
+    power,
+    lambda out, a, b: (power_rule(a, b), exponent_rule(out, a)),
+    "a ** b; d/da = b a^(b-1), d/db = a^b ln a",
+    domain=(0.2, 2.0),
+)
+ADD_CONST = ConstantOp("add_const", "+ c", lambda x, c: x + c, lambda out, x, c: (1.0,), "x + c")
+MUL_CONST = ConstantOp("mul_const", "* c", lambda x, c: x * c, lambda out, x, c: (c,), "x * c; d/dx = c")
+POW_CONST = ConstantOp(
+    "pow_const",
+    "** c",
+    power,
+    lambda out, x, c: (power_rule(x, c),),
+    "x ** c; d/dx = c x^(c-1)",
+    domain=(0.2, 2.0),
+)
+RPOW_CONST = ConstantOp(
+    "rpow_const",
+    "c **",
+    lambda x, c: power(c, x),
+    lambda out, x, c: (exponent_rule(out, c),),
+    "c ** x; d/dx = c^x ln c",
+)
+EXP = UnaryOp("exp", "exp", exp, lambda out, x: (out,), "e^x; d/dx = e^x")
+LOG = UnaryOp("log", "log", log, lambda out, x: (1.0 / x,), "ln x; d/dx = 1/x", domain=(0.2, 3.0))
+TANH = UnaryOp("tanh", "tanh", math.tanh, lambda out, x: (1.0 - out * out,), "d/dx tanh x = 1 - tanh(x)^2")
+SIGMOID = UnaryOp("sigmoid", "sigmoid", sigmoid, lambda out, x: (out * (1.0 - out),), "d/dx s(x) = s(x) (1 - s(x))")
+RELU = UnaryOp(
+    "relu",
+    "ReLU",
+    lambda x: x if x > 0 else 0.0,
+    lambda out, x: (1.0 if x > 0 else 0.0,),
+    "max(0, x); d/dx = 1 if x > 0 else 0 (0 at the kink, as PyTorch)",
+)

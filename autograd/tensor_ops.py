@@ -1,0 +1,246 @@
+"""Tensor primitives: each declares its forward rule and one vector-Jacobian product per input.
+
+``forward(*arrays, **params)`` computes the result; ``vjps[i](g, out, *arrays, **params)`` is the
+gradient with respect to input ``i`` given ``g = d root / d out``. Only the products for inputs
+that need a gradient are evaluated. Results of broadcasting ops are summed back to each input's
+shape by ``unbroadcast``, so primitives may return the broadcast shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TENSOR_OPS: dict = {}
+"""Every tensor primitive by name, in declaration order."""
+
+
+class TensorOp:
+    """A tensor primitive: ``forward`` and a tuple of ``vjps``, one per input."""
+
+    def __init__(self, name, forward, vjps, doc="", domain=(-2.0, 2.0)):
+        if name in TENSOR_OPS:
+            raise ValueError(f"tensor op {name!r} is already declared")
+        self.name = name
+        self.forward = forward
+        self.vjps = tuple(vjps)
+        self.doc = doc
+        self.domain = domain  # where the derivative is smooth: tools sample inputs from here
+        TENSOR_OPS[name] = self
+
+    def __repr__(self):
+        return f"<tensor op {self.name}>"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def arity(self) -> int:
+        return len(self.vjps)
+
+    def parents(self, node):
+        return node._parents
+
+    def label(self, node) -> str:
+        params = node._params
+        if not params:
+            return self.name
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in params.items())
+        return f"{self.name}({shown})"
+
+    def backprop(self, node):
+        g = node.grad
+        if g is None:
+            return
+        parents = node._parents
+        arrays = [p.data for p in parents]
+        params = node._params
+        out = node.data
+        for vjp, parent in zip(self.vjps, parents):
+            if parent.requires_grad:
+                gi = vjp(g, out, *arrays, **params)
+                parent.accumulate_grad(unbroadcast(gi, parent.data.shape))
+
+
+def _short(v):
+    text = repr(v)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    if g.shape != shape:
+        g = np.broadcast_to(g, shape)
+    return g
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def sigmoid(x):
+    """``1 / (1 + e^-x)``. ``-x`` is capped at 709.78 so ``e^-x`` stays finite: below
+    ``x = -709.78`` the result is the smallest value it can reach, about 5.6e-309."""
+    e = np.negative(x)
+    np.minimum(e, 709.78, out=e)
+    np.exp(e, out=e)
+    e += 1.0
+    return np.reciprocal(e, out=e)
+
+
+def _log_where_positive(a):
+    """``ln a`` where ``a > 0``, 0 where ``a == 0``, NaN where ``a < 0``; no warnings."""
+    out = np.where(a == 0, 0.0, np.nan).astype(np.result_type(a, 1.0))
+    np.log(a, out=out, where=a > 0)
+    return out
+
+
+def _pow_base_vjp(g, out, a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * b * np.where(b == 0, 0.0, a ** (b - 1))
+
+
+def _pow_const_vjp(g, out, a, exponent):
+    if exponent == 0:
+        return np.zeros_like(g * a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * (exponent * a ** (exponent - 1))
+
+
+def _expand(g, shape, axis, keepdims):
+    """Broadcast a reduction's gradient ``g`` back to the input ``shape``."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    elif axis is None and not keepdims:
+        g = np.reshape(g, (1,) * len(shape))
+    return np.broadcast_to(g, shape)
+
+
+def _max_vjp(g, out, a, axis, keepdims):
+    """Ties share the gradient equally (as ``torch.amax``)."""
+    peak = out if keepdims else _expand(out, a.shape, axis, False)
+    mask = a == peak
+    count = mask.sum(axis=axis, keepdims=True)
+    return _expand(g, a.shape, axis, keepdims) * mask / count
+
+
+def _matmul_a_vjp(g, out, a, b):
+    if b.ndim == 1:
+        if a.ndim == 1:
+            return g * b
+        return np.multiply.outer(g, b) if g.ndim else g * b
+    if a.ndim == 1:
+        return (g[..., None, :] @ np.swapaxes(b, -1, -2))[..., 0, :]
+    return g @ np.swapaxes(b, -1, -2)
+
+
+def _matmul_b_vjp(g, out, a, b):
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return a[:, None] * g[..., None, :]
+    if b.ndim == 1:
+        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(a, -1, -2) @ g
+
+
+def _getitem_vjp(g, out, a, index, basic):
+    grad = np.zeros(a.shape, dtype=g.dtype)
+    if basic:
+        grad[index] = g
+    else:
+        np.add.at(grad, index, g)  # a repeated index receives the sum of its gradients
+    return grad
+
+
+# ----------------------------------------------------------------------------- the table
+
+ADD = TensorOp("add", np.add, (lambda g, out, a, b: g, lambda g, out, a, b: g), "a + b")
+SUB = TensorOp("sub", np.subtract, (lambda g, out, a, b: g, lambda g, out, a, b: -g), "a - b")
+MUL = TensorOp(
+    "mul", np.multiply, (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a), "a * b; d/da = b, d/db = a"
+)
+DIV = TensorOp(
+    "div",
+    np.divide,
+    (lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b),
+    "a / b; d/da = 1/b, d/db = -a/b^2",
+    domain=(0.5, 2.0),
+)
+POW = TensorOp(
+    "pow",
+    np.power,
+    (_pow_base_vjp, lambda g, out, a, b: g * out * _log_where_positive(a)),
+    "a ** b; d/da = b a^(b-1), d/db = a^b ln a",
+    domain=(0.5, 2.0),
+)
+POW_CONST = TensorOp(
+    "pow_const",
+    lambda a, exponent: np.power(a, exponent),
+    (_pow_const_vjp,),
+    "a ** c for a number c; d/da = c a^(c-1)",
+    domain=(0.5, 2.0),
+)
+NEG = TensorOp("neg", np.negative, (lambda g, out, a: -g,), "-a")
+MATMUL = TensorOp(
+    "matmul",
+    np.matmul,
+    (_matmul_a_vjp, _matmul_b_vjp),
+    "a @ b, 1-D, 2-D and batched as numpy; d/da = g b^T, d/db = a^T g",
+)
+EXP = TensorOp("exp", np.exp, (lambda g, out, a: g * out,), "e^a; d/da = e^a")
+LOG = TensorOp("log", np.log, (lambda g, out, a: g / a,), "ln a; d/da = 1/a", domain=(0.2, 3.0))
+TANH = TensorOp("tanh", np.tanh, (lambda g, out, a: g * (1.0 - out * out),), "d/da tanh a = 1 - tanh(a)^2")
+SIGMOID = TensorOp(
+    "sigmoid", sigmoid, (lambda g, out, a: g * out * (1.0 - out),), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)"
+)
+RELU = TensorOp(
+    "relu",
+    lambda a: np.maximum(a, 0.0),
+    (lambda g, out, a: g * (a > 0),),
+    "max(0, a); d/da = 1 where a > 0, else 0",
+)
+SQRT = TensorOp("sqrt", np.sqrt, (lambda g, out, a: g * 0.5 / out,), "sqrt a; d/da = 1 / (2 sqrt a)", domain=(0.2, 3.0))
+ABS = TensorOp("abs", np.abs, (lambda g, out, a: g * np.sign(a),), "|a|; d/da = sign(a)")
+SUM = TensorOp(
+    "sum",
+    lambda a, axis, keepdims: np.sum(a, axis=axis, keepdims=keepdims),
+    (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims),),
+    "sum over axis; the gradient is g copied along the summed axes",
+)
+MEAN = TensorOp(
+    "mean",
+    lambda a, axis, keepdims: np.mean(a, axis=axis, keepdims=keepdims),
+    (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims) * (out.size / a.size),),
+    "mean over axis; the gradient is g / n copied along the averaged axes",
+)
+MAX = TensorOp(
+    "max",
+    lambda a, axis, keepdims: np.max(a, axis=axis, keepdims=keepdims),
+    (_max_vjp,),
+    "max over axis; the gradient goes to the maximal elements, split equally among ties",
+)
+RESHAPE = TensorOp(
+    "reshape",
+    lambda a, shape: np.reshape(a, shape),
+    (lambda g, out, a, shape: np.reshape(g, a.shape),),
+    "the same numbers in a new shape",
+)
+TRANSPOSE = TensorOp(
+    "transpose",
+    lambda a, axes: np.transpose(a, axes),
+    (lambda g, out, a, axes: np.transpose(g, None if axes is None else np.argsort(axes)),),
+    "axes permuted; the gradient is permuted back",
+)
+GETITEM = TensorOp(
+    "getitem",
+    lambda a, index, basic: a[index],
+    (_getitem_vjp,),
+    "a[index]; the gradient is scattered back, repeated indices adding up",
+)
