@@ -254,7 +254,8 @@ class Tensor:
             axes = None
         if axes is not None:
             axes = tuple(operator.index(a) for a in axes)
-            if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)) or len(axes) != self.ndim:
+            in_range = all(-self.ndim <= a < self.ndim for a in axes)
+            if not in_range or sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
                 raise ValueError(
                     f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}"
                 )
@@ -342,12 +343,20 @@ def _binary(op, a, b) -> Tensor:
         a = _operand(a, b, op.name)
     elif type(b) is not Tensor:
         b = _operand(b, a, op.name)
-    if a.data.shape != b.data.shape:
-        try:
-            np.broadcast_shapes(a.data.shape, b.data.shape)
-        except ValueError:
-            raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
-    return apply(op, (a, b))
+    try:
+        return apply(op, (a, b))
+    except ValueError:
+        if _broadcastable(a.data.shape, b.data.shape):
+            raise
+        raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _broadcastable(*shapes) -> bool:
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
 
 
 def _matmul(a, b) -> Tensor:
@@ -373,7 +382,10 @@ def _matmul(a, b) -> Tensor:
 def _axis(axis, ndim: int, name: str):
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    except TypeError:
+        raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}") from None
     normalized = []
     for ax in axes:
         if not isinstance(ax, numbers.Integral):

@@ -1,0 +1,419 @@
+"""Tests for autograd.viz: golden DOT files, real renders, edge labels, frames, limits.
+
+Golden files live in tests/golden/. After an intended change to the pictures, regenerate them with
+
+    UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_viz.py
+
+and look at the diff (and a render) before committing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require_dot, require_module
+
+from autograd import Tensor, Value, topological_order
+from autograd import scalar_ops as sops
+from autograd.value import nary
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def viz():
+    require_module("graphviz")
+    from autograd import viz
+
+    return viz
+
+
+def micrograd_graph():
+    """micrograd's ``L = (a*b + c) * f``, labelled, after backward."""
+    a = Value(2.0, label="a")
+    b = Value(-3.0, label="b")
+    c = Value(10.0, label="c")
+    f = Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    L.backward()
+    return L
+
+
+def tensor_graph():
+    """``sigmoid(x @ w + b).sum()`` with a constant input x, after backward."""
+    x = Tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]], label="x")
+    w = Tensor([[0.1], [-0.2], [0.3]], requires_grad=True, label="w")
+    b = Tensor([0.05], requires_grad=True, label="b")
+    z = x @ w + b
+    z.label = "z"
+    y = z.sigmoid().sum()
+    y.label = "y"
+    y.backward()
+    return y
+
+
+def check_golden(name: str, text: str):
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    assert path.exists(), f"{path} is missing; create it with UPDATE_GOLDEN=1 pytest {__file__}"
+    assert text.encode("utf-8") == path.read_bytes(), f"{name} differs; if intended, rerun with UPDATE_GOLDEN=1"
+
+
+def node_lines(source: str) -> dict:
+    """``{node id: its DOT line}`` for value and op nodes."""
+    return {m.group(1): m.group(0) for m in re.finditer(r"^\t(n\d+(?:op)?) \[.*$", source, re.M)}
+
+
+def edges_into(source: str, target: str) -> list:
+    """``[(source id, label or None)]`` of the edges into ``target``, in order."""
+    out = []
+    for m in re.finditer(rf"^\t(n\d+) -> {target}(?: \[(.*)\])?$", source, re.M):
+        label = re.search(r'label="([^"]*)"', m.group(2) or "")
+        out.append((m.group(1), label.group(1) if label else None))
+    return out
+
+
+# ---------------------------------------------------------------------------- golden files and determinism
+
+
+def test_golden_value_graph(viz):
+    check_golden("value_graph.dot", viz.dot_source(micrograd_graph()))
+
+
+def test_golden_tensor_graph(viz):
+    check_golden("tensor_graph.dot", viz.dot_source(tensor_graph()))
+
+
+def test_same_graph_twice_gives_identical_source(viz):
+    assert viz.dot_source(micrograd_graph()) == viz.dot_source(micrograd_graph())
+    assert viz.dot_source(tensor_graph()) == viz.dot_source(tensor_graph())
+
+
+def test_source_is_identical_in_another_process(viz):
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); from test_viz import micrograd_graph, tensor_graph; "
+        "from autograd.viz import dot_source; "
+        "sys.stdout.buffer.write((dot_source(micrograd_graph()) + dot_source(tensor_graph())).encode())"
+    )
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, env=env, check=True)
+    here = viz.dot_source(micrograd_graph()) + viz.dot_source(tensor_graph())
+    assert done.stdout.decode() == here
+
+
+# ---------------------------------------------------------------------------- what the picture says
+
+
+def test_edge_labels_are_the_local_derivatives(viz):
+    L = micrograd_graph()
+    source = viz.dot_source(L)
+    order = topological_order(L)
+    names = {id(node): f"n{i}" for i, node in enumerate(order)}
+    checked = 0
+    for i, node in enumerate(order):
+        if node.op is None:
+            continue
+        edges = edges_into(source, f"n{i}op")
+        parents = node.parents
+        assert [src for src, _ in edges] == [names[id(p)] for p in parents]
+        for (_, label), parent, d in zip(edges, parents, node.op.local_derivatives(node)):
+            assert label == f"∂/∂{parent.label} = {viz._num(d, 4)}"
+            checked += 1
+    assert checked == 6
+    assert 'label="∂/∂a = -3.0"' in source and 'label="∂/∂f = 4.0"' in source
+
+
+def test_same_parent_twice_gets_two_edges(viz):
+    x = Value(3.0, label="x")
+    y = x * x
+    y.backward()
+    edges = edges_into(viz.dot_source(y), "n1op")
+    assert edges == [("n0", "∂/∂x = 3.0"), ("n0", "∂/∂x = 3.0")]
+
+
+def test_unlabelled_inputs_are_named_by_argument_position(viz):
+    a, b = Value(2.0), Value(5.0)
+    y = a * b
+    assert [label for _, label in edges_into(viz.dot_source(y), "n2op")] == ["∂/∂a = 5.0", "∂/∂b = 2.0"]
+    z = a.tanh()
+    assert edges_into(viz.dot_source(z), "n1op")[0][1].startswith("∂/∂x = ")
+
+
+def test_nary_op_gets_one_labelled_edge_per_input(viz):
+    # An unregistered NaryOp, so the SCALAR_OPS table other tests enumerate stays as declared.
+    op = object.__new__(sops.NaryOp)
+    op.name, op.symbol, op.doc, op.domain = "test_weighted_sum", "Σ w·x", "sum_i w_i x_i", (-2.0, 2.0)
+    weights = (1.0, -2.0, 0.5)
+    op.forward = lambda *xs: sum(w * x for w, x in zip(weights, xs))
+    op.derivatives = lambda out, *xs: weights
+    x1, x2 = Value(1.0, label="p"), Value(2.0)
+    parents = (x1, x2, x1)
+    y = nary(op, op.forward(*(p.data for p in parents)), parents)
+    y.backward()
+    edges = edges_into(viz.dot_source(y), "n2op")
+    assert edges == [("n0", "∂/∂p = 1.0"), ("n1", "∂/∂x2 = -2.0"), ("n0", "∂/∂p = 0.5")]
+    steps = viz.backprop_steps(y)
+    assert steps[-1].grad(x1) == x1.grad == 1.5 and steps[-1].grad(x2) == x2.grad == -2.0
+
+
+def test_tensor_edges_carry_input_shapes(viz):
+    y = tensor_graph()
+    source = viz.dot_source(y)
+    order = topological_order(y)
+    for i, node in enumerate(order):
+        if node.op is not None:
+            labels = [label for _, label in edges_into(source, f"n{i}op")]
+            assert labels == [viz._shape(p.shape) for p in node.parents]
+    assert "(3, 1)" in source and "(1,)" in source
+
+
+def test_backprop_numbering_is_reversed_topological_order(viz):
+    for root in (micrograd_graph(), tensor_graph()):
+        lines = node_lines(viz.dot_source(root))
+        n = len(topological_order(root))
+        for i in range(n):
+            assert re.findall(r"#(\d+)<", lines[f"n{i}"]) == [str(n - i)]
+    lines = node_lines(viz.dot_source(micrograd_graph(), backprop_order=False))
+    assert not any("#" in re.sub(r'"#[0-9a-f]{6}"', "", line) for line in lines.values())
+
+
+def test_kinds_of_node_are_told_apart(viz):
+    lines = node_lines(viz.dot_source(tensor_graph()))
+    fills = {name: re.search(r'fillcolor="([^"]+)"', line).group(1) for name, line in lines.items()}
+    # order: x (constant), w, b (parameters), then intermediates
+    assert fills["n0"] == viz.STYLES["input"]["fillcolor"] and "dashed" in lines["n0"]
+    assert fills["n1"] == fills["n3"] == viz.STYLES["parameter"]["fillcolor"]
+    assert fills["n2"] == viz.STYLES["intermediate"]["fillcolor"]
+    assert "no grad" in lines["n0"]
+    assert "peripheries=2" in lines[f"n{len(topological_order(tensor_graph())) - 1}"]
+
+
+def test_tensor_summaries_small_and_large(viz):
+    small = Tensor([1.0, -2.5], requires_grad=True, label="s")
+    big = Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True, label="big")
+    y = (small.sum() + big.mean()) * 2.0
+    y.backward()
+    source = viz.dot_source(y)
+    assert "data [1.0, -2.5]" in source and "grad [2.0, 2.0]" in source
+    assert "shape (3, 4)" in source and "data min 0.0  mean 5.5  max 11.0" in source
+    assert "grad min 0.1667  mean 0.1667  max 0.1667" in source
+
+
+def test_expected_marks_exactly_the_wrong_node(viz):
+    L = micrograd_graph()
+    source = viz.dot_source(L, expected={"a": 6.0, "b": -4.0, "c": 99.0})
+    lines = node_lines(source)
+    wrong = [name for name, line in lines.items() if viz.WRONG_FILL in line]
+    right = [name for name, line in lines.items() if "✓" in line]
+    assert wrong == ["n3"]  # c
+    assert "≠ expected 99.0" in lines["n3"] and "grad -2.0" in lines["n3"]
+    assert sorted(right) == ["n0", "n1"]
+    assert viz.WRONG_FILL not in viz.dot_source(L, expected={"c": -2.0 + 1e-12})
+
+
+def test_expected_on_tensors_and_unknown_labels(viz):
+    y = tensor_graph()
+    w = y.parents[0].parents[0].parents[0].parents[1]
+    assert w.label == "w"
+    lines = node_lines(viz.dot_source(y, expected={"w": w.grad, "b": [0.0]}))
+    assert "✓" in lines["n1"] and viz.WRONG_FILL in lines["n3"]
+    with pytest.raises(ValueError, match="'nope'.*labels in the graph: a, b, e, c, d, f, L"):
+        viz.draw_graph(micrograd_graph(), expected={"nope": 1.0})
+
+
+def test_highlight_by_label_or_node(viz):
+    L = micrograd_graph()
+    lines = node_lines(viz.dot_source(L, highlight="e"))
+    assert [name for name, line in lines.items() if viz.CURRENT in line] == ["n2"]
+    lines = node_lines(viz.dot_source(L, highlight=[L]))
+    assert [name for name, line in lines.items() if viz.CURRENT in line] == ["n6"]
+
+
+def test_max_nodes_raises_promptly_on_a_long_chain(viz):
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(10_000):
+        y = y + 1.0
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"10001 nodes, more than max_nodes=400.*max_nodes=10001"):
+        viz.draw_graph(y)
+    assert time.perf_counter() - start < 2.0
+    assert len(viz.draw_graph(y, max_nodes=None).body) > 20_000
+
+
+def test_rankdir_is_checked(viz):
+    assert "rankdir=TB" in viz.dot_source(micrograd_graph(), rankdir="TB")
+    with pytest.raises(ValueError, match="rankdir"):
+        viz.draw_graph(micrograd_graph(), rankdir="left")
+
+
+def test_draw_graph_returns_a_digraph_for_jupyter(viz):
+    import graphviz
+
+    g = viz.draw_graph(micrograd_graph())
+    assert isinstance(g, graphviz.Digraph)
+    assert hasattr(g, "_repr_mimebundle_")
+
+
+# ---------------------------------------------------------------------------- backward, step by step
+
+
+def test_steps_end_at_the_real_gradients_and_touch_nothing(viz):
+    L = micrograd_graph()
+    order = topological_order(L)
+    before = [node.grad for node in order]
+    steps = viz.backprop_steps(L)
+    assert len(steps) == len(order)
+    assert [s.node for s in steps] == order[::-1]
+    assert [s.index for s in steps] == list(range(1, len(order) + 1))
+    assert all(steps[-1].grad(node) == node.grad for node in order)
+    assert [node.grad for node in order] == before
+    assert steps[0].grad(order[0]) is None  # a is not reached at the first step
+    assert [(k, p.label, local, c) for k, p, local, c in steps[0].sent] == [(0, "d", -2.0, -2.0), (1, "f", 4.0, 4.0)]
+
+
+def test_tensor_steps_end_at_the_real_gradients(viz):
+    y = tensor_graph()
+    order = topological_order(y)
+    before = [None if node.grad is None else node.grad.copy() for node in order]
+    steps = viz.backprop_steps(y)
+    for node, old in zip(order, before):
+        if node.requires_grad:
+            np.testing.assert_array_equal(steps[-1].grad(node), node.grad)
+            np.testing.assert_array_equal(node.grad, old)
+        else:
+            assert steps[-1].grad(node) is None and node.grad is None
+
+
+def test_tensor_steps_need_a_seed_for_a_non_scalar_root(viz):
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    with pytest.raises(ValueError, match=r"shape \(2,\); pass gradient="):
+        viz.backprop_steps(y)
+    steps = viz.backprop_steps(y, gradient=[1.0, -1.0])
+    np.testing.assert_array_equal(steps[-1].grad(x), [3.0, -3.0])
+
+
+def test_frames_without_dot_write_dot_sources(viz, monkeypatch, tmp_path):
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    L = micrograd_graph()
+    with pytest.warns(viz.GraphvizNotFound, match="apt-get install graphviz"):
+        paths = viz.backprop_frames(L, tmp_path)
+    assert [p.name for p in paths] == [f"frame_{k:03d}.dot" for k in range(7)]
+    first, last = paths[0].read_text(encoding="utf-8"), paths[-1].read_text(encoding="utf-8")
+    assert "step 1 of 7" in first and "grad ?" in first and "(so far)" in first
+    assert "grad ?" not in last and "(so far)" not in last
+    assert "sends -2.0 × 1.0 = -2.0" in first  # the chain rule on the edge d -> *
+
+
+def test_frames_render_and_leave_grads_alone(viz, tmp_path):
+    require_dot()
+    L = micrograd_graph()
+    order = topological_order(L)
+    before = [node.grad for node in order]
+    paths = viz.backprop_frames(L, tmp_path / "frames")
+    assert len(paths) == len(order)
+    assert [p.name for p in paths] == [f"frame_{k:03d}.svg" for k in range(len(order))]
+    for p in paths:
+        ET.parse(p)
+    assert [node.grad for node in order] == before
+    last = ET.parse(paths[-1]).getroot()
+    text = " ".join(t.text or "" for t in last.iter() if t.tag.endswith("text"))
+    assert "grad 6.0" in text and "grad -4.0" in text and "step 7 of 7" in text
+
+
+def test_frames_as_one_html_page(viz, tmp_path):
+    require_dot()
+    y = tensor_graph()
+    (page,) = viz.backprop_frames(y, tmp_path, single_document=True)
+    assert page.name == "backprop.html"
+    html = page.read_text(encoding="utf-8")
+    assert html.count('<img class="frame"') == len(topological_order(y))
+    assert not list(tmp_path.glob("frame_*"))
+    with pytest.raises(ValueError, match="single_document"):
+        viz.backprop_frames(y, tmp_path, single_document=True, format="pdf")
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def svg_text(path) -> str:
+    root = ET.parse(path).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    return " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+
+
+def test_render_svg_and_png(viz, tmp_path):
+    require_dot()
+    L = micrograd_graph()
+    svg = viz.render(L, tmp_path / "graph.svg")
+    assert svg == tmp_path / "graph.svg"
+    text = svg_text(svg)
+    for word in ("a", "b", "c", "d", "e", "f", "L", "data -8.0", "grad -4.0", "∂/∂a = -3.0", "*", "+"):
+        assert word in text.split() or word in text
+    png = viz.render(L, tmp_path / "graph.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plain = viz.render(viz.draw_graph(tensor_graph()), tmp_path / "tensor", format="svg")
+    assert plain.name == "tensor.svg" and "sigmoid" in svg_text(plain)
+
+
+def test_render_checks_format_against_suffix(viz, tmp_path):
+    with pytest.raises(ValueError, match=r"ends in \.png but format='svg'"):
+        viz.render(micrograd_graph(), tmp_path / "x.png", format="svg")
+    with pytest.raises(TypeError, match="apply to a Value or Tensor"):
+        viz.render(viz.draw_graph(micrograd_graph()), tmp_path / "x.svg", rankdir="TB")
+
+
+def test_render_without_dot_writes_source_and_warns(viz, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    L = micrograd_graph()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = viz.render(L, tmp_path / "pic.png")
+    assert out == tmp_path / "pic.dot"
+    assert out.read_text(encoding="utf-8") == viz.dot_source(L)
+    (w,) = caught
+    assert issubclass(w.category, viz.GraphvizNotFound) and issubclass(w.category, UserWarning)
+    message = str(w.message)
+    assert "apt-get install graphviz" in message and "brew install graphviz" in message
+    assert not (tmp_path / "pic.png").exists()
+
+
+# ---------------------------------------------------------------------------- the optional dependency
+
+
+def test_import_works_without_the_graphviz_package():
+    code = "import sys; sys.modules['graphviz'] = None; import autograd.viz; print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_drawing_without_the_graphviz_package_says_how_to_install(monkeypatch):
+    from autograd import viz
+
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    with pytest.raises(ImportError, match=r"pip install 'backprop-lab\[viz\]'"):
+        viz.draw_graph(Value(1.0))
+    # the replay needs no graphviz
+    assert viz.backprop_steps(Value(1.0) * 2.0)[-1].index == 2
