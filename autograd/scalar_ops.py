@@ -214,3 +214,77 @@ RELU = UnaryOp(
     lambda out, x: (1.0 if x > 0 else 0.0,),
     "max(0, x); d/dx = 1 if x > 0 else 0 (0 at the kink, as PyTorch)",
 )
+
+
+# ----------------------------------------------------------------------------- neural-network primitives
+# Used by ``nn``: a neuron's weighted sum as one node, and the seed's clipped cross-entropy.
+
+
+class WeightedSumOp(NaryOp):
+    """``b + sum_i w_i x_i`` as one node with parents ``(w_1..w_n, x_1..x_n, b)``.
+
+    ``derivatives`` stays the declared data (``d/dw_i = x_i``, ``d/dx_i = w_i``, ``d/db = 1``);
+    ``backprop`` applies the same rule without building the list of derivatives, because a
+    neuron's node has 2n + 1 parents and is the hot spot of a scalar MLP.
+    """
+
+    def backprop(self, node):
+        parents = node._a
+        g = node.grad
+        n = len(parents) >> 1
+        for w, x in zip(parents[:n], parents[n:-1]):
+            w.grad += x.data * g
+            x.grad += w.data * g
+        parents[-1].grad += g
+
+    def label(self, node):
+        return f"Σ w·x + b ({len(node._a) >> 1})"
+
+
+def weighted_sum(*inputs: float) -> float:
+    """``b + w_1 x_1 + ... + w_n x_n`` for ``inputs = (w_1..w_n, x_1..x_n, b)``, added left to right
+    (the order of micrograd's ``sum((wi * xi ...), b)``)."""
+    if len(inputs) % 2 != 1:
+        raise ValueError(f"weighted_sum: expected 2n + 1 inputs (w_1..w_n, x_1..x_n, b), got {len(inputs)}")
+    n = len(inputs) >> 1
+    acc = inputs[-1]
+    for w, x in zip(inputs[:n], inputs[n:-1]):
+        acc = acc + w * x
+    return acc
+
+
+def _weighted_sum_derivatives(out, *inputs):
+    n = len(inputs) >> 1
+    return (*inputs[n:-1], *inputs[:n], 1.0)
+
+
+BCE_EPS = 1e-15
+
+
+def binary_cross_entropy(p: float, y: float) -> float:
+    """``-(y ln q + (1 - y) ln(1 - q))`` with ``q = p`` clipped to ``[1e-15, 1 - 1e-15]``."""
+    q = min(max(p, BCE_EPS), 1.0 - BCE_EPS)
+    return -(y * math.log(q) + (1.0 - y) * math.log(1.0 - q))
+
+
+def _bce_derivative(out, p, y):
+    q = min(max(p, BCE_EPS), 1.0 - BCE_EPS)
+    return (-(y / q - (1.0 - y) / (1.0 - q)),)
+
+
+WEIGHTED_SUM = WeightedSumOp(
+    "weighted_sum",
+    "Σ w·x + b",
+    weighted_sum,
+    _weighted_sum_derivatives,
+    "b + sum_i w_i x_i; parents (w_1..w_n, x_1..x_n, b); d/dw_i = x_i, d/dx_i = w_i, d/db = 1",
+)
+BINARY_CROSS_ENTROPY = ConstantOp(
+    "binary_cross_entropy",
+    "BCE(y=c)",
+    binary_cross_entropy,
+    _bce_derivative,
+    "-(y ln q + (1-y) ln(1-q)), q = clip(p, 1e-15, 1-1e-15), target y kept on the node; "
+    "d/dp = -(y/q - (1-y)/(1-q)) (the seed's rule: the clip is not differentiated)",
+    domain=(0.1, 0.9),
+)

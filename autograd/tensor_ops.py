@@ -85,10 +85,12 @@ def unbroadcast(g, shape: tuple):
 
 
 def sigmoid(x):
-    """``1 / (1 + e^-x)``. ``-x`` is capped at 709.78 so ``e^-x`` stays finite: below
-    ``x = -709.78`` the result is the smallest value it can reach, about 5.6e-309."""
-    e = np.negative(x)
-    np.minimum(e, 709.78, out=e)
+    """``1 / (1 + e^-x)``. ``-x`` is capped at ``log`` of the dtype's largest number (709.78 for
+    float64, 88.72 for float32) so ``e^-x`` stays finite: below ``-cap`` the result is the smallest
+    value it can reach, about 5.6e-309 in float64."""
+    x = np.asarray(x)
+    e = np.negative(x, out=np.empty(x.shape, np.result_type(x, 1.0)))  # an array even when x is 0-d
+    np.minimum(e, 709.78 if e.dtype == np.float64 else float(np.log(np.finfo(e.dtype).max)) - 0.01, out=e)
     np.exp(e, out=e)
     e += 1.0
     return np.reciprocal(e, out=e)
@@ -243,4 +245,99 @@ GETITEM = TensorOp(
     lambda a, index, basic: a[index],
     (_getitem_vjp,),
     "a[index]; the gradient is scattered back, repeated indices adding up",
+)
+
+
+# ----------------------------------------------------------------------------- neural-network primitives
+# Used by ``nn``: the affine map of a layer, and losses fused into one node each (a training step
+# at the seed's size is dominated by per-node overhead, not arithmetic).
+
+BCE_EPS = 1e-15
+
+
+def _reduce(terms, reduction):
+    if reduction == "mean":
+        return np.mean(terms)
+    if reduction == "sum":
+        return np.sum(terms)
+    return terms
+
+
+def _reduced_grad(g, local, reduction):
+    """The chain rule through ``_reduce``: ``g`` is a number for mean and sum, per element for none."""
+    if reduction == "mean":
+        return local * (g / local.size)
+    return local * g
+
+
+def _bce_forward(p, y, reduction):
+    q = np.clip(p, BCE_EPS, 1.0 - BCE_EPS)
+    return _reduce(-(y * np.log(q) + (1.0 - y) * np.log(1.0 - q)), reduction)
+
+
+def _bce_p_vjp(g, out, p, y, reduction):
+    q = np.clip(p, BCE_EPS, 1.0 - BCE_EPS)
+    return _reduced_grad(g, -(y / q - (1.0 - y) / (1.0 - q)), reduction)
+
+
+def _bce_y_vjp(g, out, p, y, reduction):
+    q = np.clip(p, BCE_EPS, 1.0 - BCE_EPS)
+    return _reduced_grad(g, np.log(1.0 - q) - np.log(q), reduction)
+
+
+def _bce_logits_forward(z, y, reduction):
+    # max(z, 0) - z y + ln(1 + e^-|z|): e^t only sees t <= 0, so nothing overflows
+    return _reduce(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))), reduction)
+
+
+def _bce_logits_z_vjp(g, out, z, y, reduction):
+    return _reduced_grad(g, sigmoid(z) - y, reduction)
+
+
+def _log_softmax(z):
+    shifted = z - np.max(z, axis=1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+
+
+def _cross_entropy_forward(z, labels, reduction):
+    return _reduce(-_log_softmax(z)[np.arange(len(labels)), labels], reduction)
+
+
+def _cross_entropy_vjp(g, out, z, labels, reduction):
+    d = np.exp(_log_softmax(z))
+    d[np.arange(len(labels)), labels] -= 1.0
+    if reduction == "none":
+        return d * g[:, None]
+    return d * (g / len(labels) if reduction == "mean" else g)
+
+
+LINEAR = TensorOp(
+    "linear",
+    lambda x, w, b: np.matmul(x, w) + b,
+    (
+        lambda g, out, x, w, b: _matmul_a_vjp(g, out, x, w),
+        lambda g, out, x, w, b: _matmul_b_vjp(g, out, x, w),
+        lambda g, out, x, w, b: g,
+    ),
+    "x @ w + b (w of shape (in, out)); d/dx = g w^T, d/dw = x^T g, d/db = g summed over the batch",
+)
+BINARY_CROSS_ENTROPY = TensorOp(
+    "binary_cross_entropy",
+    _bce_forward,
+    (_bce_p_vjp, _bce_y_vjp),
+    "mean/sum/none of -(y ln q + (1-y) ln(1-q)), q = clip(p, 1e-15, 1-1e-15); "
+    "d/dp = -(y/q - (1-y)/(1-q)) (/ N for the mean): the clip is not differentiated, as in the seed",
+    domain=(0.1, 0.9),
+)
+BINARY_CROSS_ENTROPY_WITH_LOGITS = TensorOp(
+    "binary_cross_entropy_with_logits",
+    _bce_logits_forward,
+    (_bce_logits_z_vjp, lambda g, out, z, y, reduction: _reduced_grad(g, -z, reduction)),
+    "mean/sum/none of max(z,0) - z y + ln(1 + e^-|z|) = BCE(sigmoid(z), y); d/dz = sigmoid(z) - y, d/dy = -z",
+)
+CROSS_ENTROPY = TensorOp(
+    "cross_entropy",
+    _cross_entropy_forward,
+    (_cross_entropy_vjp,),
+    "mean/sum/none over rows of -log_softmax(z)[label] (labels a parameter); d/dz = softmax(z) - onehot(label)",
 )

@@ -1,0 +1,40 @@
+"""A small neural-network library on the ``autograd`` engine, and the seed article's network."""
+
+from .compare import GradientReport, GradientRow, broken_manual_gradients, compare_gradients
+from .layers import Linear, ReLU, Sequential, Sigmoid, Tanh
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .module import Module
+from .optim import SGD, Adam, RMSprop
+from .reference import NumpyTwoLayerNet
+from .scalar import MLP, Layer, Neuron
+from .training import OPTIMIZERS, TrainingResult, train_seed_network
+from .two_layer import ScalarTwoLayerNet, TwoLayerNet
+
+__all__ = [
+    "MLP",
+    "OPTIMIZERS",
+    "SGD",
+    "Adam",
+    "GradientReport",
+    "GradientRow",
+    "Layer",
+    "Linear",
+    "Module",
+    "Neuron",
+    "NumpyTwoLayerNet",
+    "RMSprop",
+    "ReLU",
+    "ScalarTwoLayerNet",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "TrainingResult",
+    "TwoLayerNet",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "broken_manual_gradients",
+    "compare_gradients",
+    "cross_entropy",
+    "mse_loss",
+    "train_seed_network",
+]

@@ -1,0 +1,291 @@
+"""Manual, automatic and numerical gradients of the seed's network, side by side.
+
+- manual: ``NumpyTwoLayerNet.gradients`` (the seed's hand-derived chain rule);
+- automatic: ``backward`` of the binary cross-entropy (with the chosen reduction) on an autograd
+  network holding the same weights (``TwoLayerNet`` or ``ScalarTwoLayerNet``);
+- numeric: central differences ``(L(θ + ε) - L(θ - ε)) / 2ε`` of the same loss on the numpy reference.
+
+When two of them differ by a constant factor (the seed's sum-versus-mean quirk gives factor N) the
+report names it: the factor is the least-squares ratio ``r = <a, b> / <b, b>``, accepted when the
+residual ``|a - r b| / |a|`` is tiny.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .losses import binary_cross_entropy
+from .reference import NumpyTwoLayerNet
+
+PARAMETERS = ("w1", "b1", "w2", "b2")
+
+
+@dataclass
+class Agreement:
+    """How closely gradient ``a`` matches gradient ``b``."""
+
+    max_abs: float
+    max_rel: float
+    worst: tuple  # index of the element with the largest excess over the tolerance
+    agree: bool
+    factor: float | None  # a ≈ factor * b, when that holds and factor is not 1
+
+    def describe(self) -> str:
+        text = f"{self.max_abs:9.2e} {self.max_rel:9.2e} {str(self.worst):<7}"
+        return text + (" ok  " if self.agree else " DIFF")
+
+
+@dataclass
+class GradientRow:
+    """One parameter: the three gradients and their pairwise agreement."""
+
+    name: str
+    shape: tuple
+    manual: np.ndarray
+    automatic: np.ndarray
+    numeric: np.ndarray
+    manual_vs_automatic: Agreement
+    manual_vs_numeric: Agreement
+    automatic_vs_numeric: Agreement
+
+    @property
+    def passed(self) -> bool:
+        return self.manual_vs_automatic.agree and self.manual_vs_numeric.agree and self.automatic_vs_numeric.agree
+
+
+@dataclass
+class GradientReport:
+    """Per-parameter rows; ``passed`` when all three gradients agree everywhere. ``str()`` is a table."""
+
+    rows: list = field(default_factory=list)
+    reduction: str = "sum"
+    n_samples: int = 0
+    rtol: float = 1e-7
+    atol: float = 1e-10
+    numeric_rtol: float = 1e-5
+    numeric_atol: float = 1e-8
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.rows)
+
+    def __bool__(self):
+        return self.passed
+
+    def common_factor(self, pair: str = "manual_vs_automatic") -> float | None:
+        """The factor shared by every parameter for ``pair`` (e.g. N for the seed's sum vs a mean), else None."""
+        factors = [getattr(r, pair).factor for r in self.rows]
+        if not factors or any(f is None for f in factors):
+            return None
+        if max(factors) - min(factors) > 1e-6 * max(abs(f) for f in factors):
+            return None
+        return float(np.mean(factors))
+
+    def notes(self) -> list:
+        """Sentences explaining constant factors between the gradients."""
+        out = []
+        names = {
+            "manual_vs_automatic": ("manual", "automatic"),
+            "manual_vs_numeric": ("manual", "numeric"),
+            "automatic_vs_numeric": ("automatic", "numeric"),
+        }
+        for pair, (a, b) in names.items():
+            f = self.common_factor(pair)
+            if f is None:
+                continue
+            text = f"{a} = {_number(f)} x {b} in every parameter"
+            if abs(f - self.n_samples) < 1e-6 * self.n_samples:
+                text += (
+                    f": factor N = {self.n_samples}, the {a} gradient is of the summed loss and the {b} "
+                    f"one of the mean (the seed's sum-versus-mean quirk)"
+                )
+            elif abs(f * self.n_samples - 1) < 1e-6:
+                text += (
+                    f": factor 1/N (N = {self.n_samples}), the {a} gradient is of the mean loss and the {b} of the sum"
+                )
+            out.append(text)
+        for r in self.rows:
+            for pair, (a, b) in names.items():
+                f = getattr(r, pair).factor
+                if f is not None and self.common_factor(pair) is None:
+                    out.append(f"{r.name}: {a} = {_number(f)} x {b}")
+        return out
+
+    def __str__(self):
+        head = (
+            f"gradients of the {self.reduction} BCE over N = {self.n_samples}: "
+            f"{'PASSED' if self.passed else 'FAILED'} "
+            f"(manual~automatic rtol={self.rtol:g} atol={self.atol:g}; "
+            f"vs numeric rtol={self.numeric_rtol:g} atol={self.numeric_atol:g})"
+        )
+        sub = f"{'max abs':>9} {'max rel':>9} {'worst':<12}"
+        lines = [
+            head,
+            f"{'param':<6} {'shape':<8} | {'manual ~ automatic':<32} | {'manual ~ numeric':<32} | automatic ~ numeric",
+            f"{'':<6} {'':<8} | {sub} | {sub} | {sub}",
+        ]
+        for r in self.rows:
+            lines.append(
+                f"{r.name:<6} {str(r.shape):<8} | {r.manual_vs_automatic.describe()} | "
+                f"{r.manual_vs_numeric.describe()} | {r.automatic_vs_numeric.describe()}"
+            )
+        lines += [f"note: {n}" for n in self.notes()]
+        return "\n".join(line.rstrip() for line in lines)
+
+    def to_dict(self) -> dict:
+        """Plain data (lists and numbers) for JSON."""
+        d = {k: v for k, v in asdict(self).items() if k != "rows"}
+        d["passed"] = self.passed
+        d["notes"] = self.notes()
+        d["rows"] = []
+        for r in self.rows:
+            row = {"name": r.name, "shape": list(r.shape), "passed": r.passed}
+            for k in ("manual", "automatic", "numeric"):
+                row[k] = getattr(r, k).tolist()
+            for k in ("manual_vs_automatic", "manual_vs_numeric", "automatic_vs_numeric"):
+                row[k] = {**asdict(getattr(r, k)), "worst": list(getattr(r, k).worst)}
+            d["rows"].append(row)
+        return d
+
+
+def compare_gradients(
+    reference,
+    network,
+    x,
+    y,
+    reduction="sum",
+    rtol=1e-7,
+    atol=1e-10,
+    manual=None,
+    eps=1e-6,
+    numeric_rtol=1e-5,
+    numeric_atol=1e-8,
+) -> GradientReport:
+    """Compare ``reference.gradients(x, y)`` (or the given ``manual`` dict) with ``network``'s automatic
+    gradients of BCE(reduction) and with central differences; see the module docstring.
+
+    ``network`` must hold the reference's weights (``network.load_state_dict(reference.state_dict())``).
+    Manual and automatic agree when ``|m - a| <= atol + rtol |a|``; each against the numeric
+    gradient with ``numeric_rtol`` and ``numeric_atol`` (finite differences carry ~1e-9 of error).
+    """
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"compare_gradients: reduction must be 'sum' or 'mean', got {reduction!r}")
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    weights = reference.state_dict()
+    state = network.state_dict()
+    for name in PARAMETERS:
+        if (
+            name not in state
+            or state[name].shape != weights[name].shape
+            or not np.array_equal(state[name], weights[name])
+        ):
+            raise ValueError(
+                f"compare_gradients: the network's {name!r} differs from the reference's; "
+                f"call network.load_state_dict(reference.state_dict()) first"
+            )
+    if manual is None:
+        manual = reference.gradients(x, y)
+    automatic = _automatic(network, x, y, reduction)
+    numeric = numeric_gradients(weights, x, y, reduction, eps)
+    report = GradientReport(
+        reduction=reduction,
+        n_samples=len(x),
+        rtol=rtol,
+        atol=atol,
+        numeric_rtol=numeric_rtol,
+        numeric_atol=numeric_atol,
+    )
+    for name in PARAMETERS:
+        m, a, n = (np.asarray(g[name], dtype=np.float64) for g in (manual, automatic, numeric))
+        report.rows.append(
+            GradientRow(
+                name=name,
+                shape=m.shape,
+                manual=m,
+                automatic=a,
+                numeric=n,
+                manual_vs_automatic=agreement(m, a, rtol, atol),
+                manual_vs_numeric=agreement(m, n, numeric_rtol, numeric_atol),
+                automatic_vs_numeric=agreement(a, n, numeric_rtol, numeric_atol),
+            )
+        )
+    return report
+
+
+def broken_manual_gradients(reference, x, y) -> dict:
+    """The seed's manual gradients with a classic bug: the hidden layer's sigmoid derivative is missing.
+
+    ``d_hidden = d_output @ w2^T`` instead of ``(d_output @ w2^T) * h (1 - h)``, so ``w1`` and ``b1``
+    come out wrong (by a different factor per element) while ``w2`` and ``b2`` stay right.
+    """
+    return reference._gradients(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), hidden_sigmoid=False)
+
+
+def numeric_gradients(weights: dict, x, y, reduction="sum", eps=1e-6) -> dict:
+    """Central differences of the reference's BCE (``reduction`` "sum" or "mean") in each weight."""
+    w1, b1, w2, b2 = (np.array(weights[k], dtype=np.float64) for k in PARAMETERS)
+    net = NumpyTwoLayerNet(w1.shape[0], w1.shape[1], w2.shape[1])
+    net.w1, net.b1, net.w2, net.b2 = w1, b1, w2, b2
+    scale = len(x) if reduction == "sum" else 1
+
+    def loss():
+        return net.loss(net.forward(x), y) * scale
+
+    grads = {}
+    for name in PARAMETERS:
+        arr = getattr(net, name)
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            original = arr[idx]
+            arr[idx] = original + eps
+            up = loss()
+            arr[idx] = original - eps
+            down = loss()
+            arr[idx] = original
+            g[idx] = (up - down) / (2 * eps)
+        grads[name] = g
+    return grads
+
+
+def agreement(a, b, rtol, atol) -> Agreement:
+    """Compare ``a`` with ``b`` elementwise (``|a - b| <= atol + rtol |b|``) and look for a constant factor."""
+    diff = np.abs(a - b)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    rel = np.where(scale > 0, diff / np.where(scale > 0, scale, 1.0), 0.0)
+    excess = diff / (atol + rtol * np.abs(b))
+    worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.size else ()
+    agree = bool(np.all(diff <= atol + rtol * np.abs(b)))
+    return Agreement(
+        max_abs=float(diff.max()) if a.size else 0.0,
+        max_rel=float(rel.max()) if a.size else 0.0,
+        worst=tuple(int(i) for i in worst),
+        agree=agree,
+        factor=None if agree else constant_factor(a, b),
+    )
+
+
+def constant_factor(a, b, tol=1e-6) -> float | None:
+    """``r`` with ``a ≈ r b`` (least squares) if the residual ``|a - r b| / |a|`` is below ``tol``, else None."""
+    bb = float(np.dot(b.ravel(), b.ravel()))
+    aa = float(np.dot(a.ravel(), a.ravel()))
+    if bb == 0.0 or aa == 0.0:
+        return None
+    r = float(np.dot(a.ravel(), b.ravel())) / bb
+    residual = float(np.linalg.norm(a - r * b)) / np.sqrt(aa)
+    return r if residual < tol else None
+
+
+def _automatic(network, x, y, reduction) -> dict:
+    network.zero_grad()
+    loss = binary_cross_entropy(network(x), y, reduction=reduction)
+    loss.backward()
+    grads = network.grad_dict()
+    network.zero_grad()
+    return grads
+
+
+def _number(f: float) -> str:
+    return f"{f:.6g}"

@@ -1,0 +1,113 @@
+"""Layers as modules: ``Linear``, ``Sequential``, and the activations ``Sigmoid``, ``Tanh``, ``ReLU``."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from autograd import Tensor
+from autograd import tensor_ops as ops
+from autograd.tensor import apply
+
+from .module import Module
+
+
+def as_rng(rng) -> np.random.Generator:
+    """``rng`` as a numpy Generator: a Generator is used as is, an int or ``None`` seeds a new one."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, numbers.Integral):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def as_tensor(x, where: str) -> Tensor:
+    """``x`` as a Tensor (arrays and nested lists are wrapped as constants)."""
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{where}: expected a Tensor or an array, got {type(x).__name__}: {e}") from None
+
+
+class Linear(Module):
+    """``y = x @ weight + bias``, with ``weight`` of shape ``(in_features, out_features)``.
+
+    The seed's convention (``x @ w1 + b1``): a row of ``x`` is one sample. PyTorch's ``nn.Linear``
+    stores the transpose, ``(out_features, in_features)``, and computes ``x @ weight.T + bias``;
+    transpose when copying weights between the two. ``bias`` has shape ``(out_features,)``.
+    Initialisation as PyTorch's default: both uniform in ``±1/sqrt(in_features)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+        rng = as_rng(rng)
+        bound = 1.0 / np.sqrt(in_features)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Tensor(rng.uniform(-bound, bound, (in_features, out_features)), requires_grad=True)
+        self.bias = Tensor(rng.uniform(-bound, bound, out_features), requires_grad=True) if bias else None
+
+    def forward(self, x):
+        x = as_tensor(x, "Linear")
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}): input of shape {x.shape} does not end in "
+                f"{self.in_features} features"
+            )
+        if self.bias is None:
+            return x @ self.weight
+        return apply(ops.LINEAR, (x, self.weight, self.bias))
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Sequential(Module):
+    """Modules applied in turn: ``Sequential(a, b, c)(x) == c(b(a(x)))``; children named ``0``, ``1``, ..."""
+
+    def __init__(self, *modules: Module):
+        for m in modules:
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: every item must be a Module, got {type(m).__name__}")
+        self.layers = list(modules)
+
+    def named_children(self):
+        for i, m in enumerate(self.layers):
+            yield str(i), m
+
+    def forward(self, x):
+        for m in self.layers:
+            x = m(x)
+        return x
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+
+class Sigmoid(Module):
+    """``1 / (1 + e^-x)`` elementwise; d/dx = s (1 - s)."""
+
+    def forward(self, x):
+        return as_tensor(x, "Sigmoid").sigmoid()
+
+
+class Tanh(Module):
+    """``tanh x`` elementwise; d/dx = 1 - tanh(x)^2."""
+
+    def forward(self, x):
+        return as_tensor(x, "Tanh").tanh()
+
+
+class ReLU(Module):
+    """``max(0, x)`` elementwise; d/dx = 1 where x > 0, else 0."""
+
+    def forward(self, x):
+        return as_tensor(x, "ReLU").relu()

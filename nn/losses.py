@@ -1,0 +1,162 @@
+"""Loss functions. ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"`` (per element).
+
+- ``mse_loss``: ``(p - y)^2``.
+- ``binary_cross_entropy``: ``-(y ln q + (1 - y) ln(1 - q))`` with ``q = clip(p, 1e-15, 1 - 1e-15)``,
+  the seed's clip. PyTorch clamps each log at -100 instead; the two agree wherever
+  ``1e-15 <= p <= 1 - 1e-15``. The gradient is the seed's, ``-(y/q - (1 - y)/(1 - q))`` (divided by
+  N for the mean): the clip is not differentiated, so a saturated output still gets a finite gradient
+  of the formula, as in the seed's hand-written backward.
+- ``binary_cross_entropy_with_logits``: the same loss of ``sigmoid(z)`` computed from the logits
+  ``z`` as ``max(z, 0) - z y + ln(1 + e^-|z|)``: exact and finite for any ``z`` (no clip needed).
+- ``cross_entropy``: ``-log_softmax(z)[label]`` for a row of logits and an integer class label.
+
+``binary_cross_entropy`` also takes Values (one, or a nested list such as ``ScalarTwoLayerNet``'s
+output rows) and then returns a Value, or the nested list of per-element Values for ``"none"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograd import Tensor, Value
+from autograd import scalar_ops as sops
+from autograd import tensor_ops as ops
+from autograd.tensor import apply
+from autograd.value import _with_constant
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def mse_loss(pred, target, reduction="mean"):
+    """``(pred - target)^2``, reduced; d/dpred = 2 (pred - target) (/ N for the mean)."""
+    pred, target = _pair("mse_loss", pred, target, reduction)
+    squared = (pred - target) ** 2
+    return _reduce_tensor(squared, reduction)
+
+
+def binary_cross_entropy(p, target, reduction="mean"):
+    """``-(y ln q + (1 - y) ln(1 - q))``, ``q = clip(p, 1e-15, 1 - 1e-15)``; one fused primitive.
+
+    ``d/dp = -(y/q - (1 - y)/(1 - q))``, divided by N = ``p.size`` for the mean (the seed's rule).
+    """
+    if isinstance(p, Value) or (isinstance(p, (list, tuple)) and _holds_values(p)):
+        return _scalar_bce(p, target, reduction)
+    p, target = _pair("binary_cross_entropy", p, target, reduction)
+    return apply(ops.BINARY_CROSS_ENTROPY, (p, target), reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    """BCE of ``sigmoid(z)``: ``max(z, 0) - z y + ln(1 + e^-|z|)``; d/dz = sigmoid(z) - y."""
+    logits, target = _pair("binary_cross_entropy_with_logits", logits, target, reduction)
+    return apply(ops.BINARY_CROSS_ENTROPY_WITH_LOGITS, (logits, target), reduction=reduction)
+
+
+def cross_entropy(logits, labels, reduction="mean"):
+    """``-log_softmax(z)[n, label_n]`` per row of ``logits`` (N, C); labels are N class indices.
+
+    ``log_softmax(z) = z - m - ln sum_c e^(z_c - m)`` with ``m = max_c z_c`` (no overflow);
+    ``d/dz = softmax(z) - onehot(label)`` (/ N for the mean).
+    """
+    _check_reduction("cross_entropy", reduction)
+    logits = _tensor("cross_entropy", logits, "logits")
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
+    n, c = logits.shape
+    if labels.shape != (n,):
+        raise ValueError(f"cross_entropy: labels must have shape ({n},) for logits {logits.shape}, got {labels.shape}")
+    if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+        labels = labels.astype(np.intp)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {labels.dtype}")
+    if n and (labels.min() < 0 or labels.max() >= c):
+        bad = labels[(labels < 0) | (labels >= c)][0]
+        raise ValueError(f"cross_entropy: label {bad} is out of range for {c} classes (0..{c - 1})")
+    return apply(ops.CROSS_ENTROPY, (logits,), labels=labels.astype(np.intp), reduction=reduction)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _check_reduction(name, reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _tensor(name, x, what):
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name}: {what} must be a Tensor or an array of numbers: {e}") from None
+
+
+def _pair(name, pred, target, reduction):
+    _check_reduction(name, reduction)
+    pred = _tensor(name, pred, "input")
+    target = _tensor(name, target, "target")
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"{name}: input has shape {pred.shape} but target has shape {target.shape}; they must match "
+            f"(reshape the target, e.g. y.reshape({', '.join(map(str, pred.shape)) or '()'}))"
+        )
+    return pred, target
+
+
+def _reduce_tensor(t, reduction):
+    if reduction == "mean":
+        return t.mean()
+    if reduction == "sum":
+        return t.sum()
+    return t
+
+
+def _holds_values(nest) -> bool:
+    while isinstance(nest, (list, tuple)):
+        if not nest:
+            return False
+        nest = nest[0]
+    return isinstance(nest, Value)
+
+
+def _scalar_bce(p, target, reduction):
+    _check_reduction("binary_cross_entropy", reduction)
+    y = np.asarray(target, dtype=np.float64)
+    shape = _nest_shape(p)
+    if y.shape != shape:
+        raise ValueError(f"binary_cross_entropy: input has shape {shape} but target has shape {y.shape}")
+    terms = _map_nest(p, y)
+    if reduction == "none":
+        return terms
+    flat = list(_flatten(terms))
+    total = flat[0]
+    for t in flat[1:]:
+        total = total + t
+    return total * (1.0 / len(flat)) if reduction == "mean" else total
+
+
+def _bce_value(p: Value, y: float) -> Value:
+    return _with_constant(sops.BINARY_CROSS_ENTROPY, sops.binary_cross_entropy(p.data, y), p, y)
+
+
+def _nest_shape(nest) -> tuple:
+    shape = []
+    while not isinstance(nest, Value):
+        shape.append(len(nest))
+        nest = nest[0]
+    return tuple(shape)
+
+
+def _map_nest(p, y):
+    if isinstance(p, Value):
+        return _bce_value(p, float(y))
+    return [_map_nest(pi, yi) for pi, yi in zip(p, y)]
+
+
+def _flatten(nest):
+    if isinstance(nest, Value):
+        yield nest
+    else:
+        for item in nest:
+            yield from _flatten(item)

@@ -1,0 +1,136 @@
+"""The seed's network in plain numpy, with its hand-derived gradients: what automatic ones are checked against.
+
+Faithful to the article: two sigmoid layers, ``hidden = s(x @ w1 + b1)``, ``output = s(hidden @ w2 + b2)``,
+the clipped mean binary cross-entropy as the printed loss, and the chain rule written out by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograd.tensor_ops import sigmoid
+
+EPS = 1e-15
+
+
+class NumpyTwoLayerNet:
+    """The seed's ``NeuralNetwork``: ``w1`` (in, h), ``b1`` (1, h), ``w2`` (h, out), ``b2`` (1, out).
+
+    Weights are standard normal from ``np.random.default_rng(seed)``, biases zero. (The article calls
+    the global ``np.random.randn`` without a seed, so its runs differ from each other.)
+
+    Sum versus mean: the loss the seed prints is the *mean* over the N samples, but its hand-derived
+    gradient is that of the *summed* per-sample loss, N times larger. ``reduction="sum"`` (the default)
+    reproduces the seed; ``reduction="mean"`` divides the gradient by N, giving the gradient of the
+    printed loss. Compare both with automatic gradients to see the factor.
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, seed=None, reduction="sum"):
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"NumpyTwoLayerNet: reduction must be 'sum' (the seed's) or 'mean', got {reduction!r}")
+        rng = np.random.default_rng(seed)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.reduction = reduction
+        self.w1 = rng.standard_normal((input_size, hidden_size))
+        self.b1 = np.zeros((1, hidden_size))
+        self.w2 = rng.standard_normal((hidden_size, output_size))
+        self.b2 = np.zeros((1, output_size))
+
+    def forward(self, x):
+        """``output = s(s(x @ w1 + b1) @ w2 + b2)``; keeps ``hidden_output`` and ``output`` for backward.
+
+        ``s`` gives the seed's ``1 / (1 + exp(-x))`` exactly, except that it does not overflow below -709.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        self.hidden_output = sigmoid(x @ self.w1 + self.b1)
+        self.output = sigmoid(self.hidden_output @ self.w2 + self.b2)
+        return self.output
+
+    @staticmethod
+    def loss(output, y) -> float:
+        """The seed's printed loss: ``-mean(y ln q + (1 - y) ln(1 - q))``, ``q = clip(output, 1e-15, 1 - 1e-15)``."""
+        q = np.clip(output, EPS, 1 - EPS)
+        return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+    def gradients(self, x, y) -> dict:
+        """The seed's hand-derived gradients, keyed ``w1``, ``b1``, ``w2``, ``b2``.
+
+        With ``p = output``, ``q = clip(p)``, ``h = hidden_output``:
+
+        - ``d_loss   = -(y/q - (1 - y)/(1 - q))``     derivative of the per-sample loss in p
+        - ``d_output = d_loss * p (1 - p)``           through the output sigmoid
+        - ``d_w2 = h^T d_output``, ``d_b2 = sum over samples of d_output``
+        - ``d_hidden = (d_output @ w2^T) * h (1 - h)`` through the hidden sigmoid
+        - ``d_w1 = x^T d_hidden``, ``d_b1 = sum over samples of d_hidden``
+
+        ``d_loss`` is not divided by N, so these are the gradients of the *summed* loss (the seed's),
+        N times those of the mean loss it prints; with ``reduction="mean"`` they are divided by N.
+        """
+        return self._gradients(x, y, hidden_sigmoid=True)
+
+    def _gradients(self, x, y, hidden_sigmoid):
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        p = self.forward(x)
+        h = self.hidden_output
+        q = np.clip(p, EPS, 1 - EPS)
+        d_loss = -(y / q - (1 - y) / (1 - q))
+        if self.reduction == "mean":
+            d_loss = d_loss / len(x)
+        d_output = d_loss * (p * (1 - p))
+        d_hidden = d_output @ self.w2.T
+        if hidden_sigmoid:
+            d_hidden = d_hidden * (h * (1 - h))
+        return {
+            "w1": x.T @ d_hidden,
+            "b1": np.sum(d_hidden, axis=0, keepdims=True),
+            "w2": h.T @ d_output,
+            "b2": np.sum(d_output, axis=0, keepdims=True),
+        }
+
+    def backward(self, x, y, output, learning_rate):
+        """The seed's update: ``param -= learning_rate * d_param`` with the gradients above.
+
+        ``output`` is the result of ``forward(x)`` (the seed passes it in; it must be current).
+        """
+        if output is not self.output:
+            self.forward(x)
+        grads = self.gradients(x, y)
+        self.w2 -= learning_rate * grads["w2"]
+        self.b2 -= learning_rate * grads["b2"]
+        self.w1 -= learning_rate * grads["w1"]
+        self.b1 -= learning_rate * grads["b1"]
+        return grads
+
+    def train(self, x, y, epochs=5000, learning_rate=0.1, log_every=1000, on_epoch=None) -> list:
+        """The seed's loop: forward, update, then record the loss of *that forward's* output.
+
+        Prints the loss every ``log_every`` epochs and at the last (``log_every=None`` for silence);
+        ``on_epoch(epoch, loss)`` is called every epoch. Returns the list of losses.
+        """
+        losses = []
+        for epoch in range(epochs):
+            output = self.forward(x)
+            self.backward(x, y, output, learning_rate)
+            loss = self.loss(output, y)
+            losses.append(loss)
+            if on_epoch is not None:
+                on_epoch(epoch, loss)
+            if log_every and (epoch % log_every == 0 or epoch == epochs - 1):
+                print(f"epoch: {epoch}, loss: {loss}")
+        return losses
+
+    def state_dict(self) -> dict:
+        """``{"w1", "b1", "w2", "b2"} -> copies``: loads into ``TwoLayerNet`` and ``ScalarTwoLayerNet``."""
+        return {name: getattr(self, name).copy() for name in ("w1", "b1", "w2", "b2")}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy arrays with the same names and shapes into this network."""
+        for name in ("w1", "b1", "w2", "b2"):
+            arr = np.asarray(state[name], dtype=np.float64)
+            if arr.shape != getattr(self, name).shape:
+                raise ValueError(
+                    f"NumpyTwoLayerNet.load_state_dict: {name!r} has shape {arr.shape}, expected "
+                    f"{getattr(self, name).shape}"
+                )
+            setattr(self, name, arr.copy())

@@ -1,0 +1,91 @@
+"""The seed's two-layer sigmoid network on the engine: ``s(s(x @ w1 + b1) @ w2 + b2)``.
+
+Two builds of the same function with the seed's parameter names and shapes (``w1`` (in, h),
+``b1`` (1, h), ``w2`` (h, out), ``b2`` (1, out)), so ``net.load_state_dict(reference.state_dict())``
+makes either compute exactly what ``NumpyTwoLayerNet`` computes:
+
+- ``TwoLayerNet``: four Tensors; each layer is one ``linear`` node and one ``sigmoid`` node.
+- ``ScalarTwoLayerNet``: one ``Value`` per weight; each unit is one ``weighted_sum`` node and one
+  ``sigmoid`` node, so the graph can be drawn and read unit by unit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograd import Tensor, Value
+from autograd import tensor_ops as ops
+from autograd.tensor import apply
+
+from .layers import as_tensor
+from .module import Module
+from .scalar import _weighted_sum
+
+
+def _initial_weights(input_size, hidden_size, output_size, seed):
+    """The reference's initialisation: standard normal weights from ``default_rng(seed)``, zero biases."""
+    rng = np.random.default_rng(seed)
+    return {
+        "w1": rng.standard_normal((input_size, hidden_size)),
+        "b1": np.zeros((1, hidden_size)),
+        "w2": rng.standard_normal((hidden_size, output_size)),
+        "b2": np.zeros((1, output_size)),
+    }
+
+
+class TwoLayerNet(Module):
+    """The seed's network on Tensors; the same initial weights as ``NumpyTwoLayerNet`` for the same seed."""
+
+    def __init__(self, input_size, hidden_size, output_size, seed=None):
+        init = _initial_weights(input_size, hidden_size, output_size, seed)
+        self.w1 = Tensor(init["w1"], requires_grad=True, label="w1")
+        self.b1 = Tensor(init["b1"], requires_grad=True, label="b1")
+        self.w2 = Tensor(init["w2"], requires_grad=True, label="w2")
+        self.b2 = Tensor(init["b2"], requires_grad=True, label="b2")
+
+    def forward(self, x):
+        """``s(s(x @ w1 + b1) @ w2 + b2)`` for ``x`` of shape (N, in): four nodes."""
+        x = as_tensor(x, "TwoLayerNet")
+        if x.ndim != 2 or x.shape[1] != self.w1.shape[0]:
+            raise ValueError(f"TwoLayerNet: input must have shape (N, {self.w1.shape[0]}), got {x.shape}")
+        self.hidden_output = apply(ops.SIGMOID, (apply(ops.LINEAR, (x, self.w1, self.b1)),))
+        return apply(ops.SIGMOID, (apply(ops.LINEAR, (self.hidden_output, self.w2, self.b2)),))
+
+    def extra_repr(self):
+        (i, h), o = self.w1.shape, self.w2.shape[1]
+        return f"input_size={i}, hidden_size={h}, output_size={o}"
+
+
+class ScalarTwoLayerNet(Module):
+    """The seed's network with one ``Value`` per weight (``w1[i][j]`` is row i, column j).
+
+    ``forward(x)`` takes an (N, in) array and returns N rows of ``output_size`` Values; pass them to
+    ``nn.losses.binary_cross_entropy`` with the (N, out) targets.
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, seed=None):
+        init = _initial_weights(input_size, hidden_size, output_size, seed)
+        for name, arr in init.items():
+            setattr(
+                self,
+                name,
+                [[Value(float(v), label=f"{name}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(arr)],
+            )
+
+    def forward(self, x) -> list:
+        """Rows of ``s(b2_k + sum_j w2_jk s(b1_j + sum_i w1_ij x_i))``: one ``weighted_sum`` per unit."""
+        x = np.asarray(x, dtype=np.float64)
+        n_in = len(self.w1)
+        if x.ndim != 2 or x.shape[1] != n_in:
+            raise ValueError(f"ScalarTwoLayerNet: input must have shape (N, {n_in}), got {x.shape}")
+        w1_columns = [tuple(col) for col in zip(*self.w1)]
+        w2_columns = [tuple(col) for col in zip(*self.w2)]
+        rows = []
+        for sample in x.tolist():
+            inputs = tuple(Value(v) for v in sample)
+            hidden = tuple(_weighted_sum(w, inputs, b).sigmoid() for w, b in zip(w1_columns, self.b1[0]))
+            rows.append([_weighted_sum(w, hidden, b).sigmoid() for w, b in zip(w2_columns, self.b2[0])])
+        return rows
+
+    def extra_repr(self):
+        return f"input_size={len(self.w1)}, hidden_size={len(self.w2)}, output_size={len(self.w2[0])}"
