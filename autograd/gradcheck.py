@@ -9,6 +9,7 @@ their ``.grad`` is left as it was.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,6 +87,13 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0) -> GradcheckR
         names = ", ".join(type(x).__name__ for x in inputs)
         raise TypeError(f"gradcheck: inputs must be all Values or all Tensors, got {names}")
 
+    if kind == "tensor" and any(x.dtype != np.float64 for x in inputs):
+        dtypes = ", ".join(str(x.dtype) for x in inputs)
+        warnings.warn(
+            f"gradcheck: inputs of dtype {dtypes}: finite differences need float64 to mean anything "
+            f"(with eps={eps:g}); build the inputs with dtype float64",
+            stacklevel=2,
+        )
     saved_grads = [x.grad for x in inputs]
     try:
         analytic, loss = _analytic(fn, inputs, kind, seed)
@@ -114,7 +122,8 @@ def _analytic(fn, inputs, kind, seed):
         raise TypeError(f"gradcheck: fn must return a Tensor for Tensor inputs, got {type(out).__name__}")
     if not out.requires_grad:
         raise ValueError("gradcheck: fn's output does not depend on any input")
-    direction = np.random.default_rng(seed).standard_normal(out.shape)
+    # L = f itself for a single-element output (the table then shows df/dx), else sum(r * f)
+    direction = np.ones(out.shape) if out.size == 1 else np.random.default_rng(seed).standard_normal(out.shape)
     out.backward(gradient=direction)
     grads = [
         np.zeros_like(x.data, dtype=np.float64) if x.grad is None else np.array(x.grad, np.float64) for x in inputs
@@ -135,19 +144,19 @@ def _numeric(loss, inputs, i, kind, eps):
             finally:
                 x.data = original
             return np.float64((up - down) / (2 * eps))
-        flat = x.data.reshape(-1)  # a view: writing to it nudges the input in place
-        grad = np.zeros(flat.shape, dtype=np.float64)
-        for k in range(flat.size):
-            original = flat[k]
+        data = x.data  # nudged in place element by element (a reshape may be a copy, not a view)
+        grad = np.zeros(data.shape, dtype=np.float64)
+        for k in np.ndindex(data.shape):
+            original = data[k]
             try:
-                flat[k] = original + eps
+                data[k] = original + eps
                 up = loss()
-                flat[k] = original - eps
+                data[k] = original - eps
                 down = loss()
             finally:
-                flat[k] = original
+                data[k] = original
             grad[k] = (up - down) / (2 * eps)
-        return grad.reshape(x.shape)
+        return grad
 
 
 def _compare(i, x, analytic, numeric, atol, rtol) -> InputCheck:

@@ -105,9 +105,13 @@ class Value:
         return self * other
 
     def __sub__(self, other):
+        if type(other) is not Value and _constant(other) is None:
+            return NotImplemented
         return self + (-other)
 
     def __rsub__(self, other):
+        if _constant(other) is None:
+            return NotImplemented
         return (-self) + other
 
     def __truediv__(self, other):
@@ -121,6 +125,8 @@ class Value:
         return self * other**-1
 
     def __rtruediv__(self, other):
+        if _constant(other) is None:
+            return NotImplemented
         return other * self**-1
 
     # ------------------------------------------------------------------ functions

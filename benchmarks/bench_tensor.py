@@ -4,7 +4,8 @@ against PyTorch CPU eager, side by side in one process.
     python benchmarks/bench_tensor.py [--quick]
 
 A step is: forward ``sigmoid(sigmoid(x @ w1 + b1) @ w2 + b2)``, binary cross-entropy (summed, the
-seed's gradient), backward, and the SGD update ``p -= lr * dp``. The three implementations take
+seed's gradient), backward, and the SGD update ``p -= lr * dp`` with ``lr = 0.1 / N`` (the seed's
+0.1 on the mean loss, so that thousands of steps stay finite at every size). The three implementations take
 turns block by block on the same data, in float64; the figure is the median time per step over the
 blocks. PyTorch is optional (``pip install torch==2.13.0``): without it that column is left out.
 """
@@ -24,7 +25,6 @@ from nn.optim import SGD
 from nn.two_layer import TwoLayerNet
 
 SIZES = [(4, 2, 4), (256, 64, 128), (4096, 784, 1024)]  # (batch N, inputs, hidden units)
-LR = 0.1
 
 
 def problem(n, n_in, hidden, seed=0):
@@ -40,7 +40,7 @@ def problem(n, n_in, hidden, seed=0):
     return x, y, params
 
 
-def numpy_step_fn(x, y, params):
+def numpy_step_fn(x, y, params, lr):
     """The seed's hand-derived step (its gradient is that of the summed loss)."""
     w1, b1, w2, b2 = (params[k].copy() for k in ("w1", "b1", "w2", "b2"))
 
@@ -56,16 +56,16 @@ def numpy_step_fn(x, y, params):
         d_w1 = x.T @ d_hidden
         d_b1 = np.sum(d_hidden, axis=0, keepdims=True)
         for param, grad in ((w1, d_w1), (b1, d_b1), (w2, d_w2), (b2, d_b2)):
-            param -= LR * grad
+            param -= lr * grad
         return loss
 
     return step
 
 
-def autograd_step_fn(x, y, params):
+def autograd_step_fn(x, y, params, lr):
     net = TwoLayerNet(x.shape[1], params["w1"].shape[1], 1)
     net.load_state_dict(params)
-    optimizer = SGD(net.parameters(), lr=LR)
+    optimizer = SGD(net.parameters(), lr=lr)
     xt, yt = Tensor(x), Tensor(y)
 
     def step():
@@ -78,12 +78,12 @@ def autograd_step_fn(x, y, params):
     return step
 
 
-def torch_step_fn(x, y, params):
+def torch_step_fn(x, y, params, lr):
     import torch
 
     w1, b1, w2, b2 = (torch.tensor(params[k], requires_grad=True) for k in ("w1", "b1", "w2", "b2"))
     xt, yt = torch.tensor(x), torch.tensor(y)
-    optimizer = torch.optim.SGD([w1, b1, w2, b2], lr=LR)
+    optimizer = torch.optim.SGD([w1, b1, w2, b2], lr=lr)
 
     def step():
         optimizer.zero_grad()
@@ -136,9 +136,10 @@ def main(argv=None) -> int:
     print(header)
     for i, (n, n_in, hidden) in enumerate(SIZES):
         x, y, params = problem(n, n_in, hidden)
-        steps = {"numpy": numpy_step_fn(x, y, params), "autograd": autograd_step_fn(x, y, params)}
+        lr = 0.1 / n
+        steps = {"numpy": numpy_step_fn(x, y, params, lr), "autograd": autograd_step_fn(x, y, params, lr)}
         if have_torch:
-            steps["torch"] = torch_step_fn(x, y, params)
+            steps["torch"] = torch_step_fn(x, y, params, lr)
         first = {name: step() for name, step in steps.items()}
         losses = list(first.values())
         assert max(losses) - min(losses) <= 1e-9 * max(1.0, abs(losses[0])), f"losses disagree: {first}"

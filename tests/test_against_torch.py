@@ -1,0 +1,276 @@
+"""Forward values and gradients of every tensor op (and a few composites) against PyTorch, float64."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+
+from autograd import Tensor, topological_order
+from autograd.tensor import apply
+from autograd.tensor_ops import TENSOR_OPS
+
+with contextlib.suppress(Exception):  # nn's primitives register into the same table on import
+    import nn  # noqa: F401
+
+RNG = np.random.default_rng(20240613)
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape)
+
+
+def positive(*shape):
+    return RNG.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(*shape):
+    x = RNG.uniform(0.2, 2.0, shape)
+    return np.where(RNG.random(shape) < 0.5, -x, x)
+
+
+def all_axes(t, axis):
+    """torch's ``dim`` for our ``axis`` (``None`` means every axis)."""
+    return tuple(range(t.ndim)) if axis is None else axis
+
+
+def reduction_cases(name, ours, theirs):
+    cases = []
+    for shape, axis, keepdims in [
+        ((3, 4, 2), None, False),
+        ((3, 4, 2), None, True),
+        ((3, 4, 2), 1, False),
+        ((3, 4, 2), -1, True),
+        ((3, 4, 2), (0, 2), False),
+        ((3, 4, 2), (0, 1), True),
+    ]:
+        cases.append(
+            (
+                f"{name}-axis={axis}-keepdims={keepdims}",
+                [normal(*shape)],
+                lambda x, a=axis, k=keepdims: getattr(x, ours)(axis=a, keepdims=k),
+                lambda x, a=axis, k=keepdims: getattr(x, theirs)(dim=all_axes(x, a), keepdim=k),
+            )
+        )
+    return cases
+
+
+def binary_cases(name, fn, sample):
+    shapes = [((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1, 3), (2, 1)), ((), (2, 2)), ((3, 1), (1, 3))]
+    return [(f"{name}-{sa}-{sb}", [sample(*sa), sample(*sb)], fn, fn) for sa, sb in shapes]
+
+
+def unary_case(name, sample, ours, theirs=None):
+    return [(name, [sample(3, 4)], ours, theirs or ours)]
+
+
+def build_cases(torch):
+    F = torch.nn.functional
+    cases = {
+        "add": binary_cases("add", lambda a, b: a + b, normal),
+        "sub": binary_cases("sub", lambda a, b: a - b, normal),
+        "mul": binary_cases("mul", lambda a, b: a * b, normal),
+        "div": binary_cases("div", lambda a, b: a / b, positive),
+        "pow": binary_cases("pow", lambda a, b: a**b, positive),
+        "pow_const": [
+            (f"pow_const-{c}", [positive(3, 2)], lambda a, c=c: a**c, lambda a, c=c: a**c)
+            for c in (2, 3.0, -1.5, 0.5, 0.0)
+        ],
+        "neg": unary_case("neg", normal, lambda a: -a),
+        "matmul": [
+            (f"matmul-{sa}-{sb}", [normal(*sa), normal(*sb)], lambda a, b: a @ b, lambda a, b: a @ b)
+            for sa, sb in [
+                ((3,), (3,)),
+                ((2, 3), (3, 4)),
+                ((3,), (3, 4)),
+                ((2, 3), (3,)),
+                ((5, 2, 3), (5, 3, 4)),
+                ((5, 2, 3), (3, 4)),
+                ((3,), (5, 3, 4)),
+                ((5, 2, 3), (3,)),
+                ((2, 1, 2, 3), (4, 3, 2)),
+            ]
+        ],
+        "exp": unary_case("exp", normal, lambda a: a.exp()),
+        "log": unary_case("log", positive, lambda a: a.log()),
+        "tanh": unary_case("tanh", normal, lambda a: a.tanh()),
+        "sigmoid": unary_case("sigmoid", normal, lambda a: a.sigmoid()),
+        "relu": unary_case("relu", away_from_zero, lambda a: a.relu()),
+        "sqrt": unary_case("sqrt", positive, lambda a: a.sqrt()),
+        "abs": unary_case("abs", away_from_zero, lambda a: abs(a)),
+        "sum": reduction_cases("sum", "sum", "sum"),
+        "mean": reduction_cases("mean", "mean", "mean"),
+        "max": reduction_cases("max", "max", "amax")
+        + [
+            # ties: both split the gradient equally among the maximal elements
+            (
+                "max-ties-axis=1",
+                [np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, -1.0, 0.0]])],
+                lambda x: x.max(axis=1),
+                lambda x: x.amax(dim=1),
+            ),
+            (
+                "max-ties-all",
+                [np.array([[1.0, 3.0, 3.0], [3.0, 2.0, 2.0]])],
+                lambda x: x.max(),
+                lambda x: x.amax(),
+            ),
+        ],
+        "reshape": [
+            ("reshape", [normal(2, 3, 4)], lambda x: x.reshape(4, -1), lambda x: x.reshape(4, -1)),
+            ("reshape-scalar", [normal()], lambda x: x.reshape(1, 1), lambda x: x.reshape(1, 1)),
+        ],
+        "transpose": [
+            ("transpose-perm", [normal(2, 3, 4)], lambda x: x.transpose(2, 0, 1), lambda x: x.permute(2, 0, 1)),
+            ("transpose-T", [normal(2, 3)], lambda x: x.T, lambda x: x.t()),
+        ],
+        "getitem": [
+            ("getitem-slice", [normal(4, 5)], lambda x: x[1:3, ::2], lambda x: x[1:3, ::2]),
+            ("getitem-int", [normal(4, 5)], lambda x: x[-1], lambda x: x[-1]),
+            (
+                "getitem-repeated-rows",
+                [normal(4, 5)],
+                lambda x: x[np.array([0, 2, 2, 0, 0])],
+                lambda x: x[torch.tensor([0, 2, 2, 0, 0])],
+            ),
+            (
+                "getitem-repeated-elements",
+                [normal(4, 5)],
+                lambda x: x[np.array([1, 1, 3]), np.array([4, 4, 0])],
+                lambda x: x[torch.tensor([1, 1, 3]), torch.tensor([4, 4, 0])],
+            ),
+            (
+                "getitem-mixed",
+                [normal(4, 5)],
+                lambda x: x[1:, [3, 3, 0]],
+                lambda x: x[1:, [3, 3, 0]],
+            ),
+        ],
+    }
+    labels = np.array([0, 2, 2, 1])
+    optional = {
+        "linear": [
+            (
+                f"linear-{xs}",
+                [normal(*xs), normal(3, 2), normal(2)],
+                lambda x, w, b: apply(TENSOR_OPS["linear"], (x, w, b)),
+                lambda x, w, b: x @ w + b,
+            )
+            for xs in ((4, 3), (3,), (2, 4, 3))
+        ],
+        "binary_cross_entropy": [
+            (
+                f"bce-{r}",
+                [RNG.uniform(0.1, 0.9, 5), RNG.uniform(0, 1, 5)],
+                lambda p, y, r=r: apply(TENSOR_OPS["binary_cross_entropy"], (p, y), reduction=r),
+                lambda p, y, r=r: F.binary_cross_entropy(p, y, reduction=r),
+            )
+            for r in ("mean", "sum", "none")
+        ],
+        "binary_cross_entropy_with_logits": [
+            (
+                f"bce-logits-{r}",
+                [normal(2, 3) * 3, RNG.uniform(0, 1, (2, 3))],
+                lambda z, y, r=r: apply(TENSOR_OPS["binary_cross_entropy_with_logits"], (z, y), reduction=r),
+                lambda z, y, r=r: F.binary_cross_entropy_with_logits(z, y, reduction=r),
+            )
+            for r in ("mean", "sum", "none")
+        ],
+        "cross_entropy": [
+            (
+                f"cross_entropy-{r}",
+                [normal(4, 3) * 2],
+                lambda z, r=r: apply(TENSOR_OPS["cross_entropy"], (z,), labels=labels, reduction=r),
+                lambda z, r=r: F.cross_entropy(z, torch.from_numpy(labels), reduction=r),
+            )
+            for r in ("mean", "sum", "none")
+        ],
+    }
+    for name, op_cases in optional.items():
+        if name in TENSOR_OPS:  # the nn primitives, when declared
+            cases[name] = op_cases
+    return cases
+
+
+OP_NAMES = list(TENSOR_OPS)
+
+
+def compare(torch, arrays, ours, theirs, op_name=None):
+    xs = [Tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    out = ours(*xs)
+    ref = theirs(*ts)
+    if op_name is not None:
+        assert op_name in {n.op.name for n in topological_order(out) if n.op is not None}
+    assert out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = RNG.standard_normal(out.shape)
+    out.backward(gradient=g)
+    ref.backward(gradient=torch.tensor(g, dtype=torch.float64))
+    for x, t in zip(xs, ts):
+        expected = np.zeros(x.shape) if t.grad is None else t.grad.numpy()
+        assert x.grad is not None and x.grad.shape == x.shape
+        np.testing.assert_allclose(x.grad, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_every_tensor_op_has_torch_cases(torch):
+    assert set(build_cases(torch)) == set(TENSOR_OPS)
+
+
+@pytest.mark.parametrize("name", OP_NAMES, ids=str)
+def test_op_matches_torch(torch, name):
+    cases = build_cases(torch)
+    assert name in cases, f"no torch comparison for tensor op {name!r}"
+    for case_name, arrays, ours, theirs in cases[name]:
+        try:
+            compare(torch, arrays, ours, theirs, op_name=name)
+        except AssertionError as e:
+            raise AssertionError(f"{case_name}: {e}") from None
+
+
+COMPOSITES = {
+    "mlp": (
+        lambda x, w1, b1, w2: ((x @ w1 + b1).tanh() @ w2).sigmoid().mean(),
+        lambda x, w1, b1, w2: ((x @ w1 + b1).tanh() @ w2).sigmoid().mean(),
+        [(5, 3), (3, 4), (4,), (4, 2)],
+    ),
+    "softmax": (
+        lambda z, y: (
+            -(
+                (z - z.max(axis=1, keepdims=True))
+                - (z - z.max(axis=1, keepdims=True)).exp().sum(axis=1, keepdims=True).log()
+            )[np.arange(4), np.array([0, 2, 1, 2])].mean()
+            + (y * y).sum() * 0.0
+        ),
+        lambda z, y: (
+            -(
+                (z - z.amax(dim=1, keepdim=True))
+                - (z - z.amax(dim=1, keepdim=True)).exp().sum(dim=1, keepdim=True).log()
+            )[np.arange(4), np.array([0, 2, 1, 2])].mean()
+            + (y * y).sum() * 0.0
+        ),
+        [(4, 3), (2,)],
+    ),
+    "normalize": (
+        lambda x: (x - x.mean(axis=0)) / ((x - x.mean(axis=0)) ** 2).mean(axis=0).sqrt(),
+        lambda x: (x - x.mean(dim=0)) / ((x - x.mean(dim=0)) ** 2).mean(dim=0).sqrt(),
+        [(6, 3)],
+    ),
+    "batched-attention": (
+        lambda q, k: ((q @ k.transpose(0, 2, 1)) * 0.5).exp().sum(axis=-1).log().sum(),
+        lambda q, k: ((q @ k.transpose(1, 2)) * 0.5).exp().sum(dim=-1).log().sum(),
+        [(2, 3, 4), (2, 5, 4)],
+    ),
+    "shared-and-broadcast": (
+        lambda a, b: (a * b + a / (b * b + 1.0) - abs(a - b) ** 1.5).reshape(-1)[[0, 0, 3, 5]].sum(),
+        lambda a, b: (a * b + a / (b * b + 1.0) - (a - b).abs() ** 1.5).reshape(-1)[[0, 0, 3, 5]].sum(),
+        [(2, 3), (3,)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPOSITES))
+def test_composite_expressions_match_torch(torch, name):
+    ours, theirs, shapes = COMPOSITES[name]
+    compare(torch, [normal(*s) for s in shapes], ours, theirs)

@@ -1,0 +1,196 @@
+"""``autograd.Value`` as a drop-in for micrograd's ``Value``.
+
+micrograd's own engine tests (test/test_engine.py in karpathy/micrograd) run unchanged apart from
+the import, and micrograd's ``nn.MLP`` trained with our Value patched in follows micrograd's own
+run of the demo's training loop.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+from conftest import require_module
+
+from autograd import Value
+
+# ----------------------------------------------------------------------------- micrograd's engine tests
+
+
+def test_sanity_check(torch):
+    x = Value(-4.0)
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    y = h + q + q * x
+    y.backward()
+    xmg, ymg = x, y
+
+    x = torch.Tensor([-4.0]).double()
+    x.requires_grad = True
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    y = h + q + q * x
+    y.backward()
+    xpt, ypt = x, y
+
+    # forward pass went well
+    assert ymg.data == ypt.data.item()
+    # backward pass went well
+    assert xmg.grad == xpt.grad.item()
+
+
+def test_more_ops(torch):
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    amg, bmg, gmg = a, b, g
+
+    a = torch.Tensor([-4.0]).double()
+    b = torch.Tensor([2.0]).double()
+    a.requires_grad = True
+    b.requires_grad = True
+    c = a + b
+    d = a * b + b**3
+    c = c + c + 1
+    c = c + 1 + c + (-a)
+    d = d + d * 2 + (b + a).relu()
+    d = d + 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g = g + 10.0 / f
+    g.backward()
+    apt, bpt, gpt = a, b, g
+
+    tol = 1e-6
+    # forward pass went well
+    assert abs(gmg.data - gpt.data.item()) < tol
+    # backward pass went well
+    assert abs(amg.grad - apt.grad.item()) < tol
+    assert abs(bmg.grad - bpt.grad.item()) < tol
+
+
+def test_extra_functions_match_torch(torch):
+    x = Value(0.8)
+    y = (x.tanh() * x.exp() + (x * 3.0).sigmoid() + (x + 1.0).log()) / (2.0**x)
+    y.backward()
+    t = torch.tensor([0.8], dtype=torch.float64, requires_grad=True)
+    u = (t.tanh() * t.exp() + (t * 3.0).sigmoid() + (t + 1.0).log()) / (2.0**t)
+    u.backward()
+    assert y.data == pytest.approx(u.item(), rel=1e-14)
+    assert x.grad == pytest.approx(t.grad.item(), rel=1e-13)
+
+
+# ----------------------------------------------------------------------------- against micrograd itself
+
+
+def expression(x, y):
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    w = h + q + q * x - y / 3 + y**2 - (1 - x) * -y
+    return w * w / 100.0 + 5 / (y + 10)
+
+
+def test_same_numbers_as_micrograds_value():
+    engine = require_module("micrograd.engine")
+    for xv, yv in [(-4.0, 2.0), (0.5, -1.25), (3.0, 0.0), (-0.0, 7.5)]:
+        ours = [Value(xv), Value(yv)]
+        theirs = [engine.Value(xv), engine.Value(yv)]
+        a = expression(*ours)
+        b = expression(*theirs)
+        a.backward()
+        b.backward()
+        assert a.data == pytest.approx(b.data, rel=1e-15)
+        for o, t in zip(ours, theirs):
+            assert o.grad == pytest.approx(t.grad, rel=1e-12, abs=1e-15)
+
+
+def test_prev_is_micrograds_name_for_the_parents():
+    x, y = Value(1.0), Value(2.0)
+    z = x * y
+    assert set(z._prev) == {x, y}
+    assert x._prev == ()
+
+
+def test_grad_can_be_reset_with_an_int_like_micrograds_zero_grad():
+    x = Value(3.0)
+    y = x * x
+    y.backward()
+    x.grad = 0  # micrograd's Module.zero_grad
+    y.backward()
+    assert x.grad == 6.0
+
+
+# ----------------------------------------------------------------------------- micrograd's nn with our Value
+
+
+def make_moons(n, noise, seed):
+    """Two interleaving half circles (as sklearn's make_moons), labels -1 / +1."""
+    rng = np.random.default_rng(seed)
+    n_out = n // 2
+    n_in = n - n_out
+    outer = np.stack([np.cos(np.linspace(0, math.pi, n_out)), np.sin(np.linspace(0, math.pi, n_out))], axis=1)
+    inner = np.stack(
+        [1 - np.cos(np.linspace(0, math.pi, n_in)), 1 - np.sin(np.linspace(0, math.pi, n_in)) - 0.5], axis=1
+    )
+    X = np.concatenate([outer, inner]) + rng.normal(scale=noise, size=(n, 2))
+    y = np.concatenate([-np.ones(n_out), np.ones(n_in)])
+    order = rng.permutation(n)
+    return X[order].tolist(), y[order].tolist()
+
+
+def train(mnn, value_cls, X, y, steps, seed):
+    """micrograd's demo.ipynb training loop: SVM max-margin loss + 1e-4 L2, plain SGD."""
+    random.seed(seed)
+    model = mnn.MLP(2, [8, 8, 1])
+    history = []
+    for k in range(steps):
+        inputs = [list(map(value_cls, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        alpha = 1e-4
+        reg_loss = alpha * sum(p * p for p in model.parameters())
+        total_loss = data_loss + reg_loss
+        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
+
+        model.zero_grad()
+        total_loss.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        history.append((total_loss.data, sum(accuracy) / len(accuracy)))
+    return history, [p.data for p in model.parameters()], model
+
+
+def test_micrograds_mlp_trains_identically_with_our_value(monkeypatch):
+    mnn = require_module("micrograd.nn")
+    engine = require_module("micrograd.engine")
+    X, y = make_moons(40, noise=0.1, seed=0)
+
+    theirs, their_params, _ = train(mnn, engine.Value, X, y, steps=6, seed=1337)
+    monkeypatch.setattr(mnn, "Value", Value)
+    ours, our_params, model = train(mnn, Value, X, y, steps=6, seed=1337)
+
+    assert all(type(p) is Value for p in model.parameters())  # really our Value inside micrograd's MLP
+    assert len(ours) == len(theirs) == 6
+    for (our_loss, our_acc), (their_loss, their_acc) in zip(ours, theirs):
+        assert our_loss == pytest.approx(their_loss, rel=1e-9)
+        assert our_acc == their_acc
+    np.testing.assert_allclose(our_params, their_params, rtol=1e-9, atol=1e-12)
+    assert ours[-1][0] < ours[0][0]  # and it learns
