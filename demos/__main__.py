@@ -1,26 +1,223 @@
-"""Run the demos: ``python -m demos --out DIR``."""
+"""Run every demo into one folder and write an ``index.html`` that shows them together.
+
+    python -m demos --out out        (or, once installed: backprop-lab --out out)
+
+1. trains the seed's network (the training log, the final predictions, ``loss_curve.png``);
+2. draws its computation graph after backward (``graph_scalar.svg``, ``graph_tensor.svg`` and
+   the frames of the backward pass);
+3. compares the seed's hand-derived gradients with automatic ones (``comparison_*.txt`` and
+   ``graph_broken.svg``);
+
+then writes ``index.html``: open it in a browser. The demos also run one at a time:
+``python -m demos.train_seed``, ``python -m demos.picture_backprop``,
+``python -m demos.compare_gradients`` (``--help`` on each for its options).
+"""
 
 from __future__ import annotations
 
 import argparse
+import html
+import os
 import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
 
-import numpy as np
+from demos import compare_gradients, picture_backprop, train_seed
+from demos._output import INSTALL_GRAPHVIZ, OutputFile, output_dir, print_written, prog_name
 
-from autograd import Tensor, Value, gradcheck
+DEFAULT_EPOCHS = 5000
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog or prog_name("python -m demos"),
+        description="Run all the demos (train, picture, compare) into one folder, with an index.html to open.",
+    )
+    parser.add_argument("--out", default="out", help="folder for everything (created; default: out)")
+    train_seed.add_training_options(parser, epochs=DEFAULT_EPOCHS)
+    parser.add_argument(
+        "--sample",
+        type=int,
+        choices=range(4),
+        default=picture_backprop.DEFAULT_SAMPLE,
+        metavar="{0,1,2,3}",
+        help=f"the sample drawn at scalar level (default: {picture_backprop.DEFAULT_SAMPLE})",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar while training")
+    parser.add_argument("--no-frames", action="store_true", help="skip the frames of the backward pass")
+    return parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m demos", description=__doc__)
-    parser.add_argument("--out", default="out", help="folder for the demos' output files")
-    parser.parse_args(argv)
-    x, y = Value(2.0, "x"), Value(-3.0, "y")
-    z = (x * y + x**2).tanh()
-    z.backward()
-    print(f"z = tanh(x*y + x^2) = {z.data:.6f};  dz/dx = {x.grad:.6f}, dz/dy = {y.grad:.6f}")
-    w = Tensor(np.random.default_rng(0).standard_normal((3, 2)), requires_grad=True, label="w")
-    print(gradcheck(lambda w: (w @ np.ones(2)).sigmoid().sum(), w))
+    args = build_parser().parse_args(argv)
+    folder = output_dir(args.out)
+    start = time.perf_counter()
+
+    print("== 1. Training the seed's network ==\n")
+    trained = train_seed.run(
+        out=folder,
+        epochs=args.epochs,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        targets=args.targets,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+
+    print("\n== 2. Pictures of backprop ==\n")
+    pictures = picture_backprop.run(
+        out=folder, seed=args.seed, sample=args.sample, frames=not args.no_frames, say_missing_dot=False
+    )
+
+    if pictures.missing_dot:
+        print("Graphviz's dot was not found: the graphs were written as .dot text (how to install it: see the end).")
+
+    print("\n== 3. Manual against automatic gradients ==")
+    compared = compare_gradients.run(out=folder, seed=args.seed, show=("sum", "mean"), say_missing_dot=False)
+
+    missing_dot = pictures.missing_dot or compared.missing_dot
+    index = write_index(folder, args, trained, pictures, compared, missing_dot)
+
+    files = trained.files + picture_backprop.collapse_frames(pictures) + compared.files
+    print()
+    print_written(files + [OutputFile(index, "this page: everything above, for a browser")])
+    if missing_dot:
+        print("\nNote: " + INSTALL_GRAPHVIZ, file=sys.stdout)
+    print(f"\nDone in {time.perf_counter() - start:.1f} s. Open in a browser:\n  {index.resolve().as_uri()}")
     return 0
+
+
+# ---------------------------------------------------------------------- index.html
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { margin-top: 2.5rem; border-bottom: 1px solid #ccc; }
+pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
+img { max-width: 100%; border: 1px solid #ddd; background: white; }
+.warn { background: #fff3cd; border: 1px solid #e0c060; padding: 0.8rem; }
+.frames a { margin-right: 0.4rem; } td { padding: 0 0.8rem 0 0; vertical-align: top; }
+"""
+
+
+def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bool) -> Path:
+    """Write ``index.html`` beside the files it shows, linking them by relative paths."""
+    folder = Path(folder)
+
+    def link(path, text=None):
+        return f'<a href="{_href(folder, path)}">{html.escape(text or _rel(folder, path))}</a>'
+
+    def picture(path, alt):
+        path = Path(path)
+        if path.suffix == ".dot":
+            return (
+                f'<p class="warn">No picture without Graphviz\'s <code>dot</code> (see the top of the page): '
+                f"the graph is in {link(path)}, as DOT text.</p>"
+            )
+        return f'<p><a href="{_href(folder, path)}"><img src="{_href(folder, path)}" alt="{html.escape(alt)}"></a></p>'
+
+    def pre(text):
+        return f"<pre>{html.escape(text)}</pre>"
+
+    lr = f"{trained.result.lr:g}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>backprop-lab: the seed network, trained, pictured and checked</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>backprop-lab: the seed network, trained, pictured and checked</h1>",
+        "<p>A 2-4-1 sigmoid network trained with binary cross-entropy on four points, as in the article "
+        "this project grew from; its backward pass drawn as a graph; and its hand-derived gradients checked "
+        "against the engine's automatic ones. Made by <code>python -m demos</code>.</p>",
+    ]
+    if missing_dot:
+        parts.append(f'<p class="warn">{html.escape(INSTALL_GRAPHVIZ)}</p>')
+
+    # 1. training
+    parts += [
+        "<h2>1. Training</h2>",
+        f"<p>Optimizer {html.escape(args.optimizer)}, learning rate {html.escape(lr)}, {args.epochs} epochs, "
+        f"targets '{html.escape(args.targets)}', seed {args.seed}. The dashed line is the lowest loss "
+        "possible for these targets: the mean entropy of the targets (they are not 0/1 labels).</p>",
+    ]
+    curve = next(f.path for f in trained.files if f.path.suffix == ".png")
+    parts.append(picture(curve, "loss per epoch, with the loss floor dashed"))
+    parts.append(pre("\n".join(trained.log) + "\n" + trained.table + "\n" + trained.summary))
+    parts.append(
+        "<p>The numbers: " + ", ".join(link(f.path) for f in trained.files if f.path.suffix != ".png") + ".</p>"
+    )
+
+    # 2. pictures
+    scalar, tensor = pictures.files[0].path, pictures.files[1].path
+    parts += [
+        "<h2>2. The graph after backward</h2>",
+        f"<h3>One sample, scalar level ({pictures.scalar_nodes} nodes)</h3>",
+        "<p>Every weight is its own node (<code>w1[0,1]</code>: from input 0 to hidden unit 1); each box shows "
+        "the node's value and its gradient, the derivative of this sample's loss with respect to it.</p>",
+        picture(scalar, "scalar computation graph of one sample"),
+        "<h3>The batch of four, tensor level</h3>",
+        "<p>The same network on all four samples at once: a few matrix nodes, gradients of the mean loss.</p>",
+        picture(tensor, "tensor computation graph of the batch"),
+    ]
+    if pictures.frames:
+        parts += [
+            "<h3>Step through the backward pass</h3>",
+            "<p>" + html.escape(" ".join(pictures.notes)) + " Each frame marks in violet the node whose "
+            "gradient has just become complete and the edges it sends gradient along.</p>",
+            (
+                f"<p><b>{link(pictures.step_page, 'Step through it on one page')}</b> (buttons or the arrow keys), "
+                "or open the frames one by one:</p>"
+                if pictures.step_page is not None
+                else "<p>The frames one by one:</p>"
+            ),
+            '<p class="frames">' + " ".join(link(p, str(i)) for i, p in enumerate(pictures.frames, 1)) + "</p>",
+            picture(pictures.frames[0], "first frame of the backward pass"),
+        ]
+
+    # 3. comparison
+    parts.append("<h2>3. Manual against automatic gradients</h2>")
+    for key, text in compared.texts.items():
+        parts.append(f"<h3>{html.escape(compare_gradients.TITLES.get(key, key))}</h3>")
+        parts.append(pre(text))
+        if key == "broken":
+            broken_pic = next(f.path for f in compared.files if f.path.stem == "graph_broken")
+            parts.append(
+                "<p>The tensor graph with the broken manual gradients as the expected ones: the node "
+                "that disagrees is highlighted.</p>"
+            )
+            parts.append(picture(broken_pic, "graph with the disagreeing node highlighted"))
+    parts.append(
+        "<p>The tables as files: "
+        + ", ".join(link(f.path) for f in compared.files if f.path.suffix in (".txt", ".json"))
+        + ".</p>"
+    )
+
+    # every file, once more
+    parts += ["<h2>All files</h2>", "<table>"]
+    frames = {p.resolve() for p in pictures.frames}
+    for f in trained.files + pictures.files + compared.files:
+        if f.path.resolve() in frames:
+            continue
+        parts.append(f"<tr><td>{link(f.path)}</td><td>{html.escape(f.description)}</td></tr>")
+        if f.path == pictures.files[1].path and pictures.frames:
+            first, last = pictures.frames[0], pictures.frames[-1]
+            parts.append(
+                f"<tr><td>{link(first)} ... {link(last)}</td>"
+                f"<td>{len(pictures.frames)} frames of the backward pass, linked one by one above</td></tr>"
+            )
+    parts += ["</table>", "</body></html>", ""]
+
+    path = folder / "index.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def _rel(folder: Path, path) -> str:
+    return Path(os.path.relpath(Path(path).resolve(), Path(folder).resolve())).as_posix()
+
+
+def _href(folder: Path, path) -> str:
+    return html.escape(quote(_rel(folder, path)))
 
 
 if __name__ == "__main__":

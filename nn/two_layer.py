@@ -57,7 +57,7 @@ class TwoLayerNet(Module):
 
 
 class ScalarTwoLayerNet(Module):
-    """The seed's network with one ``Value`` per weight (``w1[i][j]`` is row i, column j).
+    """The seed's network with one ``Value`` per weight, labelled by its numpy index (``w1[i,j]``: row i, column j).
 
     ``forward(x)`` takes an (N, in) array and returns N rows of ``output_size`` Values; pass them to
     ``nn.losses.binary_cross_entropy`` with the (N, out) targets.
@@ -69,7 +69,7 @@ class ScalarTwoLayerNet(Module):
             setattr(
                 self,
                 name,
-                [[Value(float(v), label=f"{name}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(arr)],
+                [[Value(float(v), label=f"{name}[{i},{j}]") for j, v in enumerate(row)] for i, row in enumerate(arr)],
             )
 
     def forward(self, x) -> list:
