@@ -73,20 +73,34 @@ def topological_order(root) -> list:
     return order
 
 
-def backpropagate(root, seed) -> list:
+def backpropagate(root, seed, on_step=None) -> list:
     """Apply the chain rule from ``root`` back to every leaf; return the topological order.
 
     Gradients of intermediate nodes are reset at the start of each pass, so a second
     ``backward`` over the same graph gives them that pass's gradient; leaf gradients
     accumulate across passes until the user zeroes them (as in PyTorch).
+
+    ``on_step(node)``, if given, is called once per node in the order the walk visits them
+    (reversed topological order, the root first, leaves included): for a node made by an op,
+    right after ``op.backprop(node)`` has sent its gradient to its inputs; for a leaf, when
+    the walk reaches it. Either way ``node.grad`` is complete at that point. The pictures of
+    backward (``autograd.frames``) watch the real walk through it instead of replaying it.
     """
     order = topological_order(root)
     for node in order:
         if node._op is not None:
             node.grad = node.GRAD_ZERO
     root.accumulate_grad(seed)
-    for node in reversed(order):
-        op = node._op
-        if op is not None:
-            op.backprop(node)
+    # Two loops, so the hot one pays nothing for the hook when there is none.
+    if on_step is None:
+        for node in reversed(order):
+            op = node._op
+            if op is not None:
+                op.backprop(node)
+    else:
+        for node in reversed(order):
+            op = node._op
+            if op is not None:
+                op.backprop(node)
+            on_step(node)
     return order

@@ -105,13 +105,15 @@ class Tensor:
 
     # ------------------------------------------------------------------ backward
 
-    def accumulate_grad(self, g) -> None:
+    def accumulate_grad(self, g, shared=True) -> None:
+        """Add ``g`` to ``grad``. ``shared``: ``g`` may be another array's memory (not ours to keep)."""
         if g.dtype != self.data.dtype:
             g = g.astype(self.data.dtype)
+            shared = False
         if self.grad is None:
             # A leaf's gradient is its own array (the user may update it in place); an
             # intermediate's may share memory with its neighbours', which nothing writes to.
-            self.grad = np.array(g) if self._op is None else g
+            self.grad = np.array(g) if shared and self._op is None else g
         else:
             self.grad = self.grad + g
 
@@ -132,7 +134,8 @@ class Tensor:
                     f"backward: gradient can be left out only for a single-element tensor, this one has "
                     f"shape {self.shape}; pass gradient= an array of shape {self.shape}"
                 )
-            seed = np.ones_like(self.data)
+            seed = np.empty_like(self.data)
+            seed.fill(1)
         else:
             seed = as_array(gradient.data if isinstance(gradient, Tensor) else gradient, "backward: gradient")
             if seed.shape != self.shape:

@@ -1,7 +1,8 @@
 """Tensor primitives: each declares its forward rule and one vector-Jacobian product per input.
 
 ``forward(*arrays, **params)`` computes the result; ``vjps[i](g, out, *arrays, **params)`` is the
-gradient with respect to input ``i`` given ``g = d root / d out``. Only the products for inputs
+gradient with respect to input ``i`` given ``g = d root / d out``: a new array, or ``g`` itself or a
+view of it (never another array it was given, which the engine would then hand out as a ``.grad``). Only the products for inputs
 that need a gradient are evaluated. Results of broadcasting ops are summed back to each input's
 shape by ``unbroadcast``, so primitives may return the broadcast shape.
 """
@@ -57,8 +58,9 @@ class TensorOp:
         out = node.data
         for vjp, parent in zip(self.vjps, parents):
             if parent.requires_grad:
-                gi = vjp(g, out, *arrays, **params)
-                parent.accumulate_grad(unbroadcast(gi, parent.data.shape))
+                gi = unbroadcast(vjp(g, out, *arrays, **params), parent.data.shape)
+                # a vjp returns a new array, g itself or a view of g: only the latter two are shared
+                parent.accumulate_grad(gi, gi is g or gi.base is not None)
 
 
 def _short(v):
@@ -256,10 +258,12 @@ BCE_EPS = 1e-15
 
 
 def _reduce(terms, reduction):
+    # np.add.reduce rather than np.sum / np.mean: the same pairwise sum without their Python wrappers,
+    # which cost more than the arithmetic at the seed's size
     if reduction == "mean":
-        return np.mean(terms)
+        return np.add.reduce(terms, axis=None) / terms.size
     if reduction == "sum":
-        return np.sum(terms)
+        return np.add.reduce(terms, axis=None)
     return terms
 
 
@@ -270,18 +274,23 @@ def _reduced_grad(g, local, reduction):
     return local * g
 
 
+def _clip_probability(p):
+    """``clip(p, 1e-15, 1 - 1e-15)`` (two ufuncs: cheaper than ``np.clip`` on small arrays)."""
+    return np.minimum(np.maximum(p, BCE_EPS), 1.0 - BCE_EPS)
+
+
 def _bce_forward(p, y, reduction):
-    q = np.clip(p, BCE_EPS, 1.0 - BCE_EPS)
+    q = _clip_probability(p)
     return _reduce(-(y * np.log(q) + (1.0 - y) * np.log(1.0 - q)), reduction)
 
 
 def _bce_p_vjp(g, out, p, y, reduction):
-    q = np.clip(p, BCE_EPS, 1.0 - BCE_EPS)
+    q = _clip_probability(p)
     return _reduced_grad(g, -(y / q - (1.0 - y) / (1.0 - q)), reduction)
 
 
 def _bce_y_vjp(g, out, p, y, reduction):
-    q = np.clip(p, BCE_EPS, 1.0 - BCE_EPS)
+    q = _clip_probability(p)
     return _reduced_grad(g, np.log(1.0 - q) - np.log(q), reduction)
 
 

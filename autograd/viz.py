@@ -29,6 +29,9 @@ Determinism: node ids (``n0``, ``n1``, ... and ``n0op`` for a node's op) follow
 ``topological_order``, numbers are printed with ``precision`` significant digits, and no ``id()``
 reaches the output, so one graph gives the same DOT source in every run and process.
 
+The frames of ``backprop_frames`` (and ``backprop_steps``, the states of backward they show) live
+in ``autograd.frames`` and are exported here too; this module draws each frame.
+
 The ``graphviz`` Python package (``pip install 'backprop-lab[viz]'``) is imported only when a
 picture is drawn, so ``import autograd.viz`` works without it; rendering also needs Graphviz's
 ``dot`` program (``apt-get install graphviz``, ``brew install graphviz``).
@@ -36,21 +39,23 @@ picture is drawn, so ``import autograd.viz`` works without it; rendering also ne
 
 from __future__ import annotations
 
-import base64
 import html
 import math
 import shutil
 import subprocess
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .graph import topological_order
 from .tensor import Tensor
-from .tensor_ops import unbroadcast
 from .value import Value
+
+if TYPE_CHECKING:
+    from .frames import BackpropStep, backprop_frames, backprop_steps
 
 __all__ = [
     "BackpropStep",
@@ -92,6 +97,24 @@ CURRENT = "#7c3aed"  # the node backward is processing (frames) and highlight=
 WRONG_FILL, WRONG_LINE = "#fca5a5", "#b91c1c"  # gradient disagrees with expected=
 RIGHT = "#15803d"  # gradient agrees with expected=
 MUTED = "#6b7280"
+
+
+_FROM_FRAMES = ("BackpropStep", "backprop_frames", "backprop_steps")
+
+
+def __getattr__(name):
+    # The frames of backward live in autograd.frames, which draws with this module; they are
+    # exported from here too, imported on first use so that neither module imports the other
+    # while it is being loaded.
+    if name in _FROM_FRAMES:
+        from . import frames
+
+        return getattr(frames, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_FROM_FRAMES])
 
 
 class GraphvizNotFound(UserWarning):
@@ -161,7 +184,7 @@ class _Options:
 
 @dataclass
 class _Frame:
-    """What one step of ``backprop_frames`` changes in the picture."""
+    """What one step of ``backprop_frames`` changes in the picture (see ``autograd.frames``)."""
 
     step: BackpropStep
     total: int
@@ -449,93 +472,7 @@ def _html(text: str) -> str:
     return html.escape(str(text), quote=True).replace("\n", "<BR/>")
 
 
-# ---------------------------------------------------------------------------- backward, step by step
-
-
-@dataclass
-class BackpropStep:
-    """The state after backward has processed one node (replayed, the real ``.grad`` untouched).
-
-    - ``index``: 1 for the root, as the ``#k`` of the picture;
-    - ``node``: the node processed at this step; its gradient is complete from here on;
-    - ``grads``: every gradient so far, keyed by ``id(node)`` (use ``grad(node)``);
-    - ``final``: ids of the nodes whose gradient is complete (processed at this step or before);
-    - ``sent``: ``(argument position, input, local derivative, contribution)`` for each input this
-      step added a gradient to: ``contribution = local * grad`` for a scalar; for a tensor
-      ``local`` is ``None`` and ``contribution`` is the vector-Jacobian product, summed to the
-      input's shape.
-    """
-
-    index: int
-    node: object
-    grads: dict
-    final: frozenset
-    sent: tuple = field(default=())
-
-    def grad(self, node):
-        """``node``'s gradient so far, or ``None`` if nothing has reached it yet."""
-        return self.grads.get(id(node))
-
-
-def backprop_steps(root, gradient=None, *, max_nodes=None) -> list[BackpropStep]:
-    """Replay ``backward`` from ``root``, one ``BackpropStep`` per node, from the ops' declared derivatives.
-
-    A scalar node receives ``sum(local derivative * grad of the node it feeds)``; a tensor node the
-    sum of the ops' vector-Jacobian products, reduced by ``unbroadcast``: the same arithmetic, in the
-    same order, as ``autograd.graph.backpropagate``, so the last step's gradients equal what one
-    ``backward()`` call from zero gradients leaves in ``.grad``. Nothing on the graph is modified.
-
-    ``gradient`` is the seed ``d L / d root``: 1 by default (a Tensor root must then have one
-    element, or hold a ``.grad`` from an earlier ``backward(gradient)``, which is reused).
-    """
-    order = graph_nodes(root, max_nodes)
-    is_tensor = isinstance(root, Tensor)
-    # a Value root's grad starts at 0.0 and the seed is added to it, as in backpropagate
-    seed = _tensor_seed(root, gradient) if is_tensor else 0.0 + (1.0 if gradient is None else float(gradient))
-    grads = {id(root): seed}
-    final = set()
-    steps = []
-    for index, node in enumerate(reversed(order), start=1):
-        final.add(id(node))
-        sent = []
-        op = node.op
-        g = grads.get(id(node))
-        if op is not None and g is not None:
-            parents = node.parents
-            if is_tensor:
-                arrays = [parent.data for parent in parents]
-                params = node.params
-                for k, (vjp, parent) in enumerate(zip(op.vjps, parents)):
-                    if parent.requires_grad:
-                        gi = unbroadcast(vjp(g, node.data, *arrays, **params), parent.data.shape)
-                        if gi.dtype != parent.data.dtype:
-                            gi = gi.astype(parent.data.dtype)
-                        before = grads.get(id(parent))
-                        grads[id(parent)] = np.array(gi) if before is None else before + gi
-                        sent.append((k, parent, None, gi))
-            else:
-                for k, (parent, local) in enumerate(zip(parents, op.local_derivatives(node))):
-                    contribution = local * g
-                    grads[id(parent)] = grads.get(id(parent), 0.0) + contribution
-                    sent.append((k, parent, local, contribution))
-        steps.append(BackpropStep(index, node, dict(grads), frozenset(final), tuple(sent)))
-    return steps
-
-
-def _tensor_seed(root, gradient):
-    if gradient is not None:
-        seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.data.dtype)
-        if seed.shape != root.data.shape:
-            raise ValueError(f"backprop_steps: gradient has shape {seed.shape} but the root has shape {root.shape}")
-        return seed
-    if root.data.size == 1:
-        return np.ones_like(root.data)
-    if root.grad is not None:
-        return np.array(root.grad)
-    raise ValueError(
-        f"backprop_steps: the root has shape {root.shape}; pass gradient= an array of that shape "
-        f"(as for Tensor.backward), or call root.backward(gradient) first"
-    )
+# ---------------------------------------------------------------------------- a frame of backward
 
 
 def _frame_title(frame: _Frame, p) -> str:
@@ -552,109 +489,6 @@ def _frame_title(frame: _Frame, p) -> str:
     what = "the root, seeded with grad" if step.index == 1 else "its grad is complete:"
     how = "times the local derivative" if not is_tensor else "through its vector-Jacobian product"
     return f"{head}, {what} {_summary(g, is_tensor, p)}; it flows back through {node.op.name} to each input, {how}"
-
-
-def backprop_frames(root, out_dir, *, format="svg", single_document=False, gradient=None, **draw_kwargs) -> list[Path]:
-    """Pictures of ``backward`` running: one frame per node, in the order backward visits them.
-
-    Frame ``k`` (``frame_000`` is the root) highlights the node being processed and the edges along
-    which it sends gradient (``sends`` = local derivative times its grad); nodes already processed
-    show their final grad, nodes that have received part of theirs show it in grey with
-    "(so far)", and nodes not reached yet show "grad ?". The gradients are replayed by
-    ``backprop_steps`` from the ops' declared derivatives; the graph's ``.grad`` is not touched.
-    There are ``len(topological_order(root))`` frames (leaves included: visiting a leaf is when
-    its gradient is known to be complete).
-
-    Writes ``out_dir/frame_000.<format>``, ... and returns their paths. With
-    ``single_document=True`` it writes one self-contained ``out_dir/backprop.html`` instead (the
-    SVG frames embedded, with buttons and the arrow keys to step through; dot cannot write
-    multi-page files, and HTML needs nothing else installed) and returns ``[that path]``.
-    Without Graphviz's ``dot``, each frame's DOT source is written (``frame_000.dot``, ...) with
-    one ``GraphvizNotFound`` warning, and those paths are returned.
-    """
-    opts = _Options(**draw_kwargs)
-    if single_document and format not in ("svg", "html"):
-        raise ValueError(
-            f"backprop_frames: single_document=True writes one HTML page of SVG frames; format={format!r} "
-            f"is not supported with it (use format='svg', or single_document=False for one file per frame)"
-        )
-    _graphviz()
-    graph_nodes(root, opts.max_nodes)
-    steps = backprop_steps(root, gradient)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    width = max(3, len(str(len(steps) - 1)))
-    fmt = "svg" if single_document else format
-    paths = []
-    missing = False
-    for k, step in enumerate(steps):
-        g = _draw(root, opts, _Frame(step, len(steps)))
-        target = out / f"frame_{k:0{width}d}.{fmt}"
-        if shutil.which("dot") is None:
-            missing = True
-            target = target.with_suffix(".dot")
-            target.write_text(g.source, encoding="utf-8")
-        else:
-            _run_dot(g.source, target, fmt)
-        paths.append(target)
-    if missing:
-        warnings.warn(
-            GraphvizNotFound(
-                f"Graphviz's dot program is not on PATH, so the {len(paths)} frames in {out} were written as DOT "
-                f"source (frame_*.dot) instead of pictures; {INSTALL_DOT}; then: dot -T{fmt} -O {out}/frame_*.dot"
-            ),
-            stacklevel=2,
-        )
-        return paths
-    if not single_document:
-        return paths
-    page = out / "backprop.html"
-    page.write_text(_html_page([p.read_bytes() for p in paths]), encoding="utf-8")
-    for p in paths:
-        p.unlink()
-    return [page]
-
-
-def _html_page(svgs: list) -> str:
-    data = [base64.b64encode(svg).decode("ascii") for svg in svgs]
-    images = "\n".join(
-        f'<img class="frame" alt="step {k + 1}" src="data:image/svg+xml;base64,{d}">' for k, d in enumerate(data)
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Backprop, step by step</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
-.frame {{ display: none; max-width: 100%; }}
-.frame.shown {{ display: block; }}
-button {{ font-size: 1em; }}
-</style>
-</head>
-<body>
-<p><button id="prev">&larr; previous</button> <span id="count"></span>
-<button id="next">next &rarr;</button> (or the arrow keys)</p>
-{images}
-<script>
-const frames = document.querySelectorAll(".frame");
-let shown = 0;
-function show(k) {{
-  shown = Math.max(0, Math.min(frames.length - 1, k));
-  frames.forEach((f, i) => f.classList.toggle("shown", i === shown));
-  document.getElementById("count").textContent = `step ${{shown + 1}} of ${{frames.length}}`;
-}}
-document.getElementById("prev").onclick = () => show(shown - 1);
-document.getElementById("next").onclick = () => show(shown + 1);
-document.addEventListener("keydown", (e) => {{
-  if (e.key === "ArrowLeft") show(shown - 1);
-  if (e.key === "ArrowRight") show(shown + 1);
-}});
-show(0);
-</script>
-</body>
-</html>
-"""
 
 
 # ---------------------------------------------------------------------------- rendering

@@ -68,6 +68,26 @@ def test_backpropagate_returns_the_order_and_seeds_the_root():
     assert x.grad == 12.0
 
 
+def test_on_step_sees_every_node_once_in_reversed_order_after_its_backprop():
+    a, b = Value(2.0), Value(-3.0)
+    e = a * b
+    y = (e + a).tanh()
+    seen = []
+    order = backpropagate(y, 1.0, on_step=lambda node: seen.append((node, node.grad, a.grad, b.grad)))
+    assert [node for node, *_ in seen] == order[::-1]  # leaves included
+    # the root's step comes after tanh's backprop: its input e + a already holds the gradient
+    assert seen[0][1] == 1.0 and order[-2].grad == seen[0][1] * (1.0 - y.data**2)
+    # at e's step (after e + a's), e has sent to a and b; a's step comes last of all
+    at_e = next(s for s in seen if s[0] is e)
+    assert at_e[3] == b.grad and at_e[2] == a.grad
+    assert seen[-1][0] in (a, b) and seen[-1][2:] == (a.grad, b.grad)
+    # without the hook the walk computes the same gradients
+    grads = [node.grad for node in order]
+    a.grad = b.grad = 0.0
+    backpropagate(y, 1.0)
+    assert [node.grad for node in order] == grads
+
+
 # ----------------------------------------------------------------------------- parents
 
 

@@ -1,4 +1,4 @@
-"""Tests for autograd.viz: golden DOT files, real renders, edge labels, frames, limits.
+"""Tests for autograd.viz: golden DOT files, real renders, edge labels, limits (frames: test_frames.py).
 
 Golden files live in tests/golden/. After an intended change to the pictures, regenerate them with
 
@@ -274,85 +274,6 @@ def test_draw_graph_returns_a_digraph_for_jupyter(viz):
     assert hasattr(g, "_repr_mimebundle_")
 
 
-# ---------------------------------------------------------------------------- backward, step by step
-
-
-def test_steps_end_at_the_real_gradients_and_touch_nothing(viz):
-    L = micrograd_graph()
-    order = topological_order(L)
-    before = [node.grad for node in order]
-    steps = viz.backprop_steps(L)
-    assert len(steps) == len(order)
-    assert [s.node for s in steps] == order[::-1]
-    assert [s.index for s in steps] == list(range(1, len(order) + 1))
-    assert all(steps[-1].grad(node) == node.grad for node in order)
-    assert [node.grad for node in order] == before
-    assert steps[0].grad(order[0]) is None  # a is not reached at the first step
-    assert [(k, p.label, local, c) for k, p, local, c in steps[0].sent] == [(0, "d", -2.0, -2.0), (1, "f", 4.0, 4.0)]
-
-
-def test_tensor_steps_end_at_the_real_gradients(viz):
-    y = tensor_graph()
-    order = topological_order(y)
-    before = [None if node.grad is None else node.grad.copy() for node in order]
-    steps = viz.backprop_steps(y)
-    for node, old in zip(order, before):
-        if node.requires_grad:
-            np.testing.assert_array_equal(steps[-1].grad(node), node.grad)
-            np.testing.assert_array_equal(node.grad, old)
-        else:
-            assert steps[-1].grad(node) is None and node.grad is None
-
-
-def test_tensor_steps_need_a_seed_for_a_non_scalar_root(viz):
-    x = Tensor([1.0, 2.0], requires_grad=True)
-    y = x * 3.0
-    with pytest.raises(ValueError, match=r"shape \(2,\); pass gradient="):
-        viz.backprop_steps(y)
-    steps = viz.backprop_steps(y, gradient=[1.0, -1.0])
-    np.testing.assert_array_equal(steps[-1].grad(x), [3.0, -3.0])
-
-
-def test_frames_without_dot_write_dot_sources(viz, monkeypatch, tmp_path):
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
-    L = micrograd_graph()
-    with pytest.warns(viz.GraphvizNotFound, match="apt-get install graphviz"):
-        paths = viz.backprop_frames(L, tmp_path)
-    assert [p.name for p in paths] == [f"frame_{k:03d}.dot" for k in range(7)]
-    first, last = paths[0].read_text(encoding="utf-8"), paths[-1].read_text(encoding="utf-8")
-    assert "step 1 of 7" in first and "grad ?" in first and "(so far)" in first
-    assert "grad ?" not in last and "(so far)" not in last
-    assert "sends -2.0 × 1.0 = -2.0" in first  # the chain rule on the edge d -> *
-
-
-def test_frames_render_and_leave_grads_alone(viz, tmp_path):
-    require_dot()
-    L = micrograd_graph()
-    order = topological_order(L)
-    before = [node.grad for node in order]
-    paths = viz.backprop_frames(L, tmp_path / "frames")
-    assert len(paths) == len(order)
-    assert [p.name for p in paths] == [f"frame_{k:03d}.svg" for k in range(len(order))]
-    for p in paths:
-        ET.parse(p)
-    assert [node.grad for node in order] == before
-    last = ET.parse(paths[-1]).getroot()
-    text = " ".join(t.text or "" for t in last.iter() if t.tag.endswith("text"))
-    assert "grad 6.0" in text and "grad -4.0" in text and "step 7 of 7" in text
-
-
-def test_frames_as_one_html_page(viz, tmp_path):
-    require_dot()
-    y = tensor_graph()
-    (page,) = viz.backprop_frames(y, tmp_path, single_document=True)
-    assert page.name == "backprop.html"
-    html = page.read_text(encoding="utf-8")
-    assert html.count('<img class="frame"') == len(topological_order(y))
-    assert not list(tmp_path.glob("frame_*"))
-    with pytest.raises(ValueError, match="single_document"):
-        viz.backprop_frames(y, tmp_path, single_document=True, format="pdf")
-
-
 # ---------------------------------------------------------------------------- rendering
 
 
@@ -415,5 +336,5 @@ def test_drawing_without_the_graphviz_package_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)
     with pytest.raises(ImportError, match=r"pip install 'backprop-lab\[viz\]'"):
         viz.draw_graph(Value(1.0))
-    # the replay needs no graphviz
+    # recording the steps needs no graphviz
     assert viz.backprop_steps(Value(1.0) * 2.0)[-1].index == 2
