@@ -2,9 +2,9 @@
 
 ``forward(*arrays, **params)`` computes the result; ``vjps[i](g, out, *arrays, **params)`` is the
 gradient with respect to input ``i`` given ``g = d root / d out``: a new array, or ``g`` itself or a
-view of it (never another array it was given, which the engine would then hand out as a ``.grad``). Only the products for inputs
-that need a gradient are evaluated. Results of broadcasting ops are summed back to each input's
-shape by ``unbroadcast``, so primitives may return the broadcast shape.
+view of it (never another array it was given, which the engine would then hand out as a ``.grad``).
+Only the products for inputs that need a gradient are evaluated. Results of broadcasting ops are
+summed back to each input's shape by ``unbroadcast``, so primitives may return the broadcast shape.
 """
 
 from __future__ import annotations
