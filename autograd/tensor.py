@@ -107,8 +107,9 @@ class Tensor:
 
     def accumulate_grad(self, g, shared=True) -> None:
         """Add ``g`` to ``grad``. ``shared``: ``g`` may be another array's memory (not ours to keep)."""
-        if g.dtype != self.data.dtype:
-            g = g.astype(self.data.dtype)
+        dtype = self.data.dtype
+        if g.dtype is not dtype and g.dtype != dtype:
+            g = g.astype(dtype)
             shared = False
         if self.grad is None:
             # A leaf's gradient is its own array (the user may update it in place); an

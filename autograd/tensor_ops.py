@@ -58,7 +58,9 @@ class TensorOp:
         out = node.data
         for vjp, parent in zip(self.vjps, parents):
             if parent.requires_grad:
-                gi = unbroadcast(vjp(g, out, *arrays, **params), parent.data.shape)
+                gi = vjp(g, out, *arrays, **params)
+                if gi.shape != parent.data.shape:
+                    gi = unbroadcast(gi, parent.data.shape)
                 # a vjp returns a new array, g itself or a view of g: only the latter two are shared
                 parent.accumulate_grad(gi, gi is g or gi.base is not None)
 
@@ -72,12 +74,13 @@ def unbroadcast(g, shape: tuple):
     """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if g.shape == shape:
         return g
+    # np.add.reduce is np.sum without its Python wrapper (this runs for every broadcast bias)
     extra = g.ndim - len(shape)
     if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        g = np.add.reduce(g, axis=tuple(range(extra)))
+    stretched = tuple([i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1])
     if stretched:
-        g = g.sum(axis=stretched, keepdims=True)
+        g = np.add.reduce(g, axis=stretched, keepdims=True)
     if g.shape != shape:
         g = np.broadcast_to(g, shape)
     return g
@@ -86,13 +89,17 @@ def unbroadcast(g, shape: tuple):
 # ----------------------------------------------------------------------------- helpers
 
 
+_EXP_LIMIT = {np.dtype(t): float(np.log(np.finfo(t).max)) - 0.01 for t in (np.float16, np.float32, np.float64)}
+
+
 def sigmoid(x):
-    """``1 / (1 + e^-x)``. ``-x`` is capped at ``log`` of the dtype's largest number (709.78 for
-    float64, 88.72 for float32) so ``e^-x`` stays finite: below ``-cap`` the result is the smallest
-    value it can reach, about 5.6e-309 in float64."""
-    x = np.asarray(x)
-    e = np.negative(x, out=np.empty(x.shape, np.result_type(x, 1.0)))  # an array even when x is 0-d
-    np.minimum(e, 709.78 if e.dtype == np.float64 else float(np.log(np.finfo(e.dtype).max)) - 0.01, out=e)
+    """``1 / (1 + e^-x)`` for a float array. Where ``-x`` exceeds ``log`` of the dtype's largest number
+    (709.78 for float64, 88.72 for float32) it is capped so that ``e^-x`` stays finite: below ``-cap``
+    the result is the smallest value it can reach, about 5.6e-309 in float64, and nothing warns."""
+    e = np.negative(x, out=np.empty_like(x))  # an array even when x is 0-d
+    limit = _EXP_LIMIT.get(e.dtype) or float(np.log(np.finfo(e.dtype).max)) - 0.01
+    if e.size and e.max() > limit:  # a read-only pass: cheaper than capping every element
+        np.minimum(e, limit, out=e)
     np.exp(e, out=e)
     e += 1.0
     return np.reciprocal(e, out=e)
@@ -140,8 +147,8 @@ def _matmul_a_vjp(g, out, a, b):
             return g * b
         return np.multiply.outer(g, b) if g.ndim else g * b
     if a.ndim == 1:
-        return (g[..., None, :] @ np.swapaxes(b, -1, -2))[..., 0, :]
-    return g @ np.swapaxes(b, -1, -2)
+        return (g[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
+    return g @ b.swapaxes(-1, -2)
 
 
 def _matmul_b_vjp(g, out, a, b):
@@ -150,8 +157,8 @@ def _matmul_b_vjp(g, out, a, b):
             return g * a
         return a[:, None] * g[..., None, :]
     if b.ndim == 1:
-        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
-    return np.swapaxes(a, -1, -2) @ g
+        return (a.swapaxes(-1, -2) @ g[..., None])[..., 0]
+    return a.swapaxes(-1, -2) @ g
 
 
 def _getitem_vjp(g, out, a, index, basic):
@@ -201,9 +208,17 @@ MATMUL = TensorOp(
 EXP = TensorOp("exp", np.exp, (lambda g, out, a: g * out,), "e^a; d/da = e^a")
 LOG = TensorOp("log", np.log, (lambda g, out, a: g / a,), "ln a; d/da = 1/a", domain=(0.2, 3.0))
 TANH = TensorOp("tanh", np.tanh, (lambda g, out, a: g * (1.0 - out * out),), "d/da tanh a = 1 - tanh(a)^2")
-SIGMOID = TensorOp(
-    "sigmoid", sigmoid, (lambda g, out, a: g * out * (1.0 - out),), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)"
-)
+
+
+def _sigmoid_vjp(g, out, a):
+    """``g s (1 - s)``, with one new array instead of three."""
+    r = np.subtract(1.0, out)
+    r *= out
+    r *= g
+    return r
+
+
+SIGMOID = TensorOp("sigmoid", sigmoid, (_sigmoid_vjp,), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)")
 RELU = TensorOp(
     "relu",
     lambda a: np.maximum(a, 0.0),
@@ -320,9 +335,17 @@ def _cross_entropy_vjp(g, out, z, labels, reduction):
     return d * (g / len(labels) if reduction == "mean" else g)
 
 
+def _linear_forward(x, w, b):
+    out = np.matmul(x, w)
+    if out.ndim and b.ndim <= out.ndim and b.size == out.shape[-1] == b.shape[-1] and b.dtype == out.dtype:
+        out += b  # one bias per output unit: added in place, saving an array as large as the output
+        return out
+    return out + b
+
+
 LINEAR = TensorOp(
     "linear",
-    lambda x, w, b: np.matmul(x, w) + b,
+    _linear_forward,
     (
         lambda g, out, x, w, b: _matmul_a_vjp(g, out, x, w),
         lambda g, out, x, w, b: _matmul_b_vjp(g, out, x, w),

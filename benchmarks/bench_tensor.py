@@ -119,6 +119,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short blocks (a smoke run)")
     parser.add_argument("--blocks", type=int, default=7)
+    parser.add_argument("--sizes", default="0,1,2", help="which sizes to run, by position (e.g. 1 for the medium one)")
     args = parser.parse_args(argv)
     try:
         import torch
@@ -135,6 +136,8 @@ def main(argv=None) -> int:
     )
     print(header)
     for i, (n, n_in, hidden) in enumerate(SIZES):
+        if str(i) not in args.sizes.split(","):
+            continue
         x, y, params = problem(n, n_in, hidden)
         lr = 0.1 / n
         steps = {"numpy": numpy_step_fn(x, y, params, lr), "autograd": autograd_step_fn(x, y, params, lr)}
