@@ -27,7 +27,7 @@ from .two_layer import TwoLayerNet
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.1, "rmsprop": 0.03, "adam": 0.05}
-"""Learning rates used when ``lr`` is None (see NN_NOTES.md for the epochs each needs)."""
+"""Learning rates used when ``lr`` is None (the README gives the epochs each needs)."""
 
 LOSS_STEPPED_ON = {"sgd": "sum", "momentum": "sum", "rmsprop": "mean", "adam": "mean"}
 """The reduction of the BCE whose gradient each optimizer follows."""
