@@ -55,15 +55,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
 
     print("== 1. Training the seed's network ==\n")
-    trained = train_seed.run(
-        out=folder,
-        epochs=args.epochs,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        targets=args.targets,
-        seed=args.seed,
-        progress=not args.no_progress,
-    )
+    trained = train_seed.run(out=folder, **train_seed.training_options(args))
 
     print("\n== 2. Pictures of backprop ==\n")
     pictures = picture_backprop.run(

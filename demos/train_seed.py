@@ -284,17 +284,21 @@ def write_training_json(result, path: Path, settings: dict, log: list[str]) -> P
     return path
 
 
+def training_options(args) -> dict:
+    """``run``'s keyword arguments from the options ``add_training_options`` added."""
+    return {
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "optimizer": args.optimizer,
+        "targets": args.targets,
+        "seed": args.seed,
+        "progress": not args.no_progress,
+    }
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    output = run(
-        out=args.out,
-        epochs=args.epochs,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        targets=args.targets,
-        seed=args.seed,
-        progress=not args.no_progress,
-    )
+    output = run(out=args.out, **training_options(args))
     print()
     print_written(output.files)
     return 0

@@ -24,6 +24,8 @@ from autograd import tensor_ops as ops
 from autograd.tensor import apply
 from autograd.value import _with_constant
 
+from .layers import as_tensor
+
 REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -58,7 +60,7 @@ def cross_entropy(logits, labels, reduction="mean"):
     ``d/dz = softmax(z) - onehot(label)`` (/ N for the mean).
     """
     _check_reduction("cross_entropy", reduction)
-    logits = _tensor("cross_entropy", logits, "logits")
+    logits = as_tensor(logits, "cross_entropy: logits")
     labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
@@ -83,19 +85,10 @@ def _check_reduction(name, reduction):
         raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _tensor(name, x, what):
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name}: {what} must be a Tensor or an array of numbers: {e}") from None
-
-
 def _pair(name, pred, target, reduction):
     _check_reduction(name, reduction)
-    pred = _tensor(name, pred, "input")
-    target = _tensor(name, target, "target")
+    pred = as_tensor(pred, f"{name}: input")
+    target = as_tensor(target, f"{name}: target")
     if pred.shape != target.shape:
         raise ValueError(
             f"{name}: input has shape {pred.shape} but target has shape {target.shape}; they must match "
