@@ -103,6 +103,27 @@ class BinaryOp(ScalarOp):
         b.grad += db * g
 
 
+class AddOp(BinaryOp):
+    """``a + b``: both local derivatives are 1, so ``backprop`` passes the gradient on unchanged
+    (the most frequent op in a scalar network: spared the call to ``derivatives``)."""
+
+    def backprop(self, node):
+        g = node.grad
+        node._a.grad += g
+        node._b.grad += g
+
+
+class MulOp(BinaryOp):
+    """``a * b``: ``backprop`` applies ``d/da = b, d/db = a`` without the call to ``derivatives``."""
+
+    def backprop(self, node):
+        a = node._a
+        b = node._b
+        g = node.grad
+        a.grad += b.data * g
+        b.grad += a.data * g
+
+
 class NaryOp(ScalarOp):
     arity = None
 
@@ -176,8 +197,8 @@ def sigmoid(x: float) -> float:
 
 # ----------------------------------------------------------------------------- the table
 
-ADD = BinaryOp("add", "+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0), "a + b")
-MUL = BinaryOp("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a), "a * b; d/da = b, d/db = a")
+ADD = AddOp("add", "+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0), "a + b")
+MUL = MulOp("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a), "a * b; d/da = b, d/db = a")
 POW = BinaryOp(
     "pow",
     "**",
