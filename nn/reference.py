@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd.tensor_ops import sigmoid
-
 EPS = 1e-15
+
+
+def sigmoid(x):
+    """The seed's ``1 / (1 + exp(-x))``, bit for bit, with ``-x`` capped at 709.78 so that ``exp`` never
+    overflows (the seed's version warns and relies on ``1 / inf = 0`` below -709.78)."""
+    return 1.0 / (1.0 + np.exp(np.minimum(-x, 709.78)))
 
 
 class NumpyTwoLayerNet:
@@ -39,7 +43,7 @@ class NumpyTwoLayerNet:
     def forward(self, x):
         """``output = s(s(x @ w1 + b1) @ w2 + b2)``; keeps ``hidden_output`` and ``output`` for backward.
 
-        ``s`` gives the seed's ``1 / (1 + exp(-x))`` exactly, except that it does not overflow below -709.
+        ``s`` is the seed's ``1 / (1 + exp(-x))``, without its overflow warning below -709.78.
         """
         x = np.asarray(x, dtype=np.float64)
         self.hidden_output = sigmoid(x @ self.w1 + self.b1)
