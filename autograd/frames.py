@@ -189,11 +189,17 @@ def backprop_frames(root, out_dir, *, format="svg", single_document=False, gradi
         return paths
     if not single_document:
         return paths
-    page = out / "backprop.html"
-    page.write_text(_html_page([p.read_bytes() for p in paths]), encoding="utf-8")
+    page = write_frames_page(paths, out / "backprop.html")
     for p in paths:
         p.unlink()
     return [page]
+
+
+def write_frames_page(frame_paths, path) -> Path:
+    """One self-contained HTML page that steps through SVG frames (as written by ``backprop_frames``)."""
+    path = Path(path)
+    path.write_text(_html_page([Path(p).read_bytes() for p in frame_paths]), encoding="utf-8")
+    return path
 
 
 def _html_page(svgs: list) -> str:

@@ -219,15 +219,15 @@ def run(
 def _frames(viz, root, frame_dir: Path) -> tuple[list[Path], list[Path]]:
     import warnings
 
+    from autograd.frames import write_frames_page
     from autograd.viz import GraphvizNotFound
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphvizNotFound)  # said once, by run()
-        # The step-through page first: it removes the frame files it embeds, which are then drawn again.
-        page = [Path(p) for p in viz.backprop_frames(root, frame_dir, format="svg", single_document=True)]
         frames = [Path(p) for p in viz.backprop_frames(root, frame_dir, format="svg")]
-    page = [p for p in page if p.suffix == ".html"]  # without dot there is no page, only .dot frames
-    return page, frames
+    if any(p.suffix != ".svg" for p in frames):  # without dot: .dot sources, nothing to put on a page
+        return [], frames
+    return [write_frames_page(frames, frame_dir / "backprop.html")], frames
 
 
 def main(argv=None) -> int:
