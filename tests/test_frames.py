@@ -217,6 +217,17 @@ def test_frames_as_one_html_page(tmp_path):
         backprop_frames(y, tmp_path, single_document=True, format="pdf")
 
 
+def test_frames_page_from_frames_already_drawn(tmp_path):
+    require_module("graphviz")
+    require_dot()
+    y = tensor_graph()
+    paths = backprop_frames(y, tmp_path)
+    page = frames.write_frames_page(paths, tmp_path / "steps.html")
+    html = page.read_text(encoding="utf-8")
+    assert html.count('<img class="frame"') == len(paths) == len(topological_order(y))
+    assert all(p.exists() for p in paths)  # the frames stay
+
+
 # ---------------------------------------------------------------------------- where they live
 
 
