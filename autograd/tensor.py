@@ -103,6 +103,20 @@ class Tensor:
     def __float__(self):
         return float(self.item())
 
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; use (t.data > 0).any() "
+                f"or .all() on its data"
+            )
+        return bool(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)`` is ``t.data`` (a copy when ``copy`` or a new ``dtype`` asks for one)."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
     # ------------------------------------------------------------------ backward
 
     def accumulate_grad(self, g, shared=True) -> None:

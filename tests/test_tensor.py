@@ -422,3 +422,19 @@ def test_no_grad_makes_plain_tensors():
     with no_grad():
         b = a * 2
     assert not b.requires_grad and b.parents == ()
+
+
+def test_truth_value_only_for_a_single_element():
+    assert Tensor([2.0])
+    assert not Tensor(0.0)
+    with pytest.raises(ValueError, match=r"bool: .*shape \(2,\) is ambiguous"):
+        bool(Tensor([1.0, 2.0]))
+
+
+def test_numpy_reads_a_tensor_as_its_data():
+    t = Tensor([[1.0, 2.0]], requires_grad=True)
+    assert np.asarray(t) is t.data
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    copied = np.array(t)
+    copied[0, 0] = 9.0
+    assert t.data[0, 0] == 1.0
