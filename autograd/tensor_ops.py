@@ -98,7 +98,7 @@ def sigmoid(x):
     the result is the smallest value it can reach, about 5.6e-309 in float64, and nothing warns."""
     e = np.negative(x, out=np.empty_like(x))  # an array even when x is 0-d
     limit = _EXP_LIMIT.get(e.dtype) or float(np.log(np.finfo(e.dtype).max)) - 0.01
-    if e.size and e.max() > limit:  # a read-only pass: cheaper than capping every element
+    if e.size and np.maximum.reduce(e, axis=None) > limit:  # a read-only pass: cheaper than capping every element
         np.minimum(e, limit, out=e)
     np.exp(e, out=e)
     e += 1.0

@@ -7,13 +7,17 @@ A step is: forward ``sigmoid(sigmoid(x @ w1 + b1) @ w2 + b2)``, binary cross-ent
 seed's gradient), backward, and the SGD update ``p -= lr * dp`` with ``lr = 0.1 / N`` (the seed's
 0.1 on the mean loss, so that thousands of steps stay finite at every size). The three implementations take
 turns block by block on the same data, in float64; the figure is the median time per step over the
-blocks. PyTorch is optional (``pip install torch==2.13.0``): without it that column is left out.
+blocks. With ``--isolated`` each contender instead runs in a fresh process of its own, taking turns:
+its own heap, so none inherits another's allocator state (which moves the middle size by +-0.1x).
+PyTorch is optional (``pip install torch==2.13.0``): without it that column is left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -115,44 +119,73 @@ def time_blocks(steps: dict, block_seconds: float, blocks: int) -> dict:
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
+STEP_FUNCTIONS = {"numpy": numpy_step_fn, "autograd": autograd_step_fn, "torch": torch_step_fn}
+TARGETS = {0: "<= 2x numpy, >= 3x faster than PyTorch", 1: "<= 1.15x numpy", 2: "<= 1.05x numpy"}
+
+
+def block_seconds(size_index: int, quick: bool) -> float:
+    return 0.05 if quick else (0.4 if size_index < 2 else 2.0)
+
+
+def measure_together(size_index, names, blocks, quick) -> dict:
+    """Seconds per step of each contender, alternating block by block in this process."""
+    n, n_in, hidden = SIZES[size_index]
+    x, y, params = problem(n, n_in, hidden)
+    steps = {name: STEP_FUNCTIONS[name](x, y, params, 0.1 / n) for name in names}
+    first = {name: step() for name, step in steps.items()}
+    losses = list(first.values())
+    assert max(losses) - min(losses) <= 1e-9 * max(1.0, abs(losses[0])), f"losses disagree: {first}"
+    return time_blocks(steps, block_seconds(size_index, quick), blocks)
+
+
+def measure_isolated(size_index, names, blocks, quick) -> dict:
+    """The same, but each contender in a fresh process of its own (its own heap), taking turns."""
+    samples = {name: [] for name in names}
+    for _ in range(max(1, blocks // 3)):
+        for name in names:
+            cmd = [sys.executable, __file__, "--worker", f"{size_index}:{name}", "--blocks", "3"]
+            cmd += ["--quick"] if quick else []
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            samples[name].append(float(out))
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short blocks (a smoke run)")
     parser.add_argument("--blocks", type=int, default=7)
     parser.add_argument("--sizes", default="0,1,2", help="which sizes to run, by position (e.g. 1 for the medium one)")
+    parser.add_argument(
+        "--isolated", action="store_true", help="run each contender in a process of its own instead of side by side"
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # "size:name": time one contender, print seconds
     args = parser.parse_args(argv)
     try:
         import torch
 
-        torch.set_num_threads(len(__import__("os").sched_getaffinity(0)))
-        have_torch = True
+        torch.set_num_threads(len(os.sched_getaffinity(0)))
+        names = ("numpy", "autograd", "torch")
     except ImportError:
-        have_torch = False
+        names = ("numpy", "autograd")
         print("PyTorch is not installed: comparing with numpy only")
+    if args.worker:
+        size_index, name = args.worker.split(":")
+        print(measure_together(int(size_index), (name,), args.blocks, args.quick)[name])
+        return 0
 
-    targets = {0: "<= 2x numpy, >= 3x faster than PyTorch", 1: "<= 1.15x numpy", 2: "<= 1.05x numpy"}
-    header = (
-        f"{'N/in/H':>15} {'numpy':>11} {'autograd':>11} {'torch':>11} {'autograd/numpy':>15} {'torch/autograd':>15}"
-    )
-    print(header)
+    how = "each in its own process" if args.isolated else "side by side in one process"
+    print(f"seconds per training step, median over blocks, {how}")
+    print(f"{'N/in/H':>15} {'numpy':>11} {'autograd':>11} {'torch':>11} {'autograd/numpy':>15} {'torch/autograd':>15}")
+    measure = measure_isolated if args.isolated else measure_together
     for i, (n, n_in, hidden) in enumerate(SIZES):
         if str(i) not in args.sizes.split(","):
             continue
-        x, y, params = problem(n, n_in, hidden)
-        lr = 0.1 / n
-        steps = {"numpy": numpy_step_fn(x, y, params, lr), "autograd": autograd_step_fn(x, y, params, lr)}
-        if have_torch:
-            steps["torch"] = torch_step_fn(x, y, params, lr)
-        first = {name: step() for name, step in steps.items()}
-        losses = list(first.values())
-        assert max(losses) - min(losses) <= 1e-9 * max(1.0, abs(losses[0])), f"losses disagree: {first}"
-        block = 0.05 if args.quick else (0.4 if i < 2 else 2.0)
-        t = time_blocks(steps, block, 3 if args.quick else args.blocks)
-        torch_col = f"{t['torch'] * 1e6:9.1f}us" if have_torch else f"{'-':>11}"
-        ratio = f"{t['torch'] / t['autograd']:14.2f}x" if have_torch else f"{'-':>15}"
+        t = measure(i, names, args.blocks, args.quick)
+        torch_col = f"{t['torch'] * 1e6:9.1f}us" if "torch" in t else f"{'-':>11}"
+        ratio = f"{t['torch'] / t['autograd']:14.2f}x" if "torch" in t else f"{'-':>15}"
         print(
             f"{f'{n}/{n_in}/{hidden}':>15} {t['numpy'] * 1e6:9.1f}us {t['autograd'] * 1e6:9.1f}us {torch_col} "
-            f"{t['autograd'] / t['numpy']:14.2f}x {ratio}   target: {targets[i]}"
+            f"{t['autograd'] / t['numpy']:14.2f}x {ratio}   target: {TARGETS[i]}"
         )
     return 0
 
