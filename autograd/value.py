@@ -161,20 +161,6 @@ class Value:
 # Nodes are built without __init__: the op's forward already produced a float.
 
 
-def _unary(op, data, x):
-    v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.label = ""
-    if graph.GRAD_ENABLED:
-        v._op = op
-        v._a = x
-    else:
-        v._op = v._a = None
-    v._b = None
-    return v
-
-
 def _binary(op, data, a, b):
     v = _new(Value)
     v.data = data
@@ -187,6 +173,10 @@ def _binary(op, data, a, b):
     else:
         v._op = v._a = v._b = None
     return v
+
+
+def _unary(op, data, x):
+    return _binary(op, data, x, None)
 
 
 def _with_constant(op, data, x, c):
