@@ -3,8 +3,8 @@
 For a function ``f`` of Values or Tensors, each input element ``x_i`` is nudged by ``±eps`` and
 ``(L(x + eps e_i) - L(x - eps e_i)) / (2 eps)`` is compared with ``dL/dx_i`` from ``backward``,
 where ``L = f`` for a scalar output and ``L = sum(r * f)`` for a fixed random ``r`` otherwise
-(a vector-Jacobian product in a random direction). Inputs are restored exactly afterwards and
-their ``.grad`` is left as it was.
+(a vector-Jacobian product in a random direction). Inputs are restored exactly afterwards, and
+the ``.grad`` of every leaf in the graph is left as it was.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .graph import no_grad
+from .graph import no_grad, topological_order
 from .tensor import Tensor
 from .value import Value
 
@@ -116,7 +116,7 @@ def _analytic(fn, inputs, kind, seed):
     if kind == "value":
         if not isinstance(out, Value):
             raise TypeError(f"gradcheck: fn must return a Value for Value inputs, got {type(out).__name__}")
-        out.backward()
+        _backward_leaving_other_leaves_alone(out, inputs, None)
         return [np.float64(x.grad) for x in inputs], lambda: float(fn(*inputs).data)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor for Tensor inputs, got {type(out).__name__}")
@@ -124,11 +124,26 @@ def _analytic(fn, inputs, kind, seed):
         raise ValueError("gradcheck: fn's output does not depend on any input")
     # L = f itself for a single-element output (the table then shows df/dx), else sum(r * f)
     direction = np.ones(out.shape) if out.size == 1 else np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(gradient=direction)
+    _backward_leaving_other_leaves_alone(out, inputs, direction)
     grads = [
         np.zeros_like(x.data, dtype=np.float64) if x.grad is None else np.array(x.grad, np.float64) for x in inputs
     ]
     return grads, lambda: float(np.sum(direction * fn(*inputs).data))
+
+
+def _backward_leaving_other_leaves_alone(out, inputs, gradient):
+    """``out.backward`` that puts back the ``.grad`` of every leaf other than ``inputs`` (a leaf
+    behind an input that is itself computed, say)."""
+    others = [n for n in topological_order(out) if n.op is None and not any(n is x for x in inputs)]
+    saved = [n.grad for n in others]
+    try:
+        if gradient is None:
+            out.backward()
+        else:
+            out.backward(gradient=gradient)
+    finally:
+        for n, g in zip(others, saved):
+            n.grad = g
 
 
 def _numeric(loss, inputs, i, kind, eps):

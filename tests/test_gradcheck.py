@@ -199,3 +199,17 @@ def test_tolerances_are_applied():
     assert not gradcheck(fn, x, eps=1e-1, atol=1e-6, rtol=0)  # error ~ 1e-2
     result = gradcheck(fn, x, eps=1e-4)
     assert (result.eps, result.atol, result.rtol) == (1e-4, 1e-5, 1e-4)
+
+
+def test_leaves_behind_a_computed_input_keep_their_gradients():
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    w.grad = np.array([5.0, 6.0])
+    hidden = w * 3.0  # a computed input: backward also reaches w behind it
+    assert gradcheck(lambda h: (h * h).sum(), hidden)
+    np.testing.assert_array_equal(w.grad, [5.0, 6.0])
+
+    a = Value(0.5)
+    a.grad = 7.0
+    b = a.tanh()
+    assert gradcheck(lambda b: b * b, b)
+    assert a.grad == 7.0
