@@ -243,7 +243,11 @@ class Tensor:
 
     def mean(self, axis=None, keepdims=False):
         """Mean over ``axis`` (an int, a tuple of ints, or ``None`` for all)."""
-        return apply(ops.MEAN, (self,), axis=_axis(axis, self.ndim, "mean"), keepdims=bool(keepdims))
+        axis = _axis(axis, self.ndim, "mean")
+        averaged = range(self.ndim) if axis is None else ((axis,) if isinstance(axis, int) else axis)
+        if 0 in (self.shape[d] for d in averaged):
+            raise ValueError(f"mean: cannot average over zero elements (shape {self.shape}, axis {axis})")
+        return apply(ops.MEAN, (self,), axis=axis, keepdims=bool(keepdims))
 
     def max(self, axis=None, keepdims=False):
         """Maximum over ``axis``; ties share the gradient equally."""

@@ -236,7 +236,7 @@ SUM = TensorOp(
 MEAN = TensorOp(
     "mean",
     lambda a, axis, keepdims: np.mean(a, axis=axis, keepdims=keepdims),
-    (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims) * (out.size / a.size),),
+    (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims) * (out.size / a.size if a.size else 0.0),),
     "mean over axis; the gradient is g / n copied along the averaged axes",
 )
 MAX = TensorOp(

@@ -438,3 +438,13 @@ def test_numpy_reads_a_tensor_as_its_data():
     copied = np.array(t)
     copied[0, 0] = 9.0
     assert t.data[0, 0] == 1.0
+
+
+def test_mean_over_zero_elements_is_an_error_but_an_empty_result_is_fine(no_warnings):
+    t = Tensor(np.zeros((0, 3)), requires_grad=True)
+    for axis in (None, 0, (0, 1)):
+        with pytest.raises(ValueError, match=r"mean: cannot average over zero elements \(shape \(0, 3\)"):
+            t.mean(axis=axis)
+    m = t.mean(axis=1)
+    m.backward(gradient=np.ones(m.shape))
+    assert m.shape == (0,) and t.grad.shape == (0, 3)
