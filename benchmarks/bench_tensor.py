@@ -100,11 +100,12 @@ def torch_step_fn(x, y, params, lr):
     return step
 
 
-def time_blocks(steps: dict, block_seconds: float, blocks: int) -> dict:
-    """Median seconds per step of each function, measured in alternating blocks."""
+def time_blocks(steps: dict, block_seconds: float, blocks: int, warmup: int = 1) -> dict:
+    """Median seconds per step of each function, measured in alternating blocks after ``warmup`` steps."""
     per_block = {}
     for name, step in steps.items():
-        step()  # warm up
+        for _ in range(warmup):
+            step()
         t0 = time.perf_counter()
         step()
         per_block[name] = max(1, int(block_seconds / max(time.perf_counter() - t0, 1e-7)))
@@ -127,7 +128,7 @@ def block_seconds(size_index: int, quick: bool) -> float:
     return 0.05 if quick else (0.4 if size_index < 2 else 2.0)
 
 
-def measure_together(size_index, names, blocks, quick) -> dict:
+def measure_together(size_index, names, blocks, quick, warmup=1) -> dict:
     """Seconds per step of each contender, alternating block by block in this process."""
     n, n_in, hidden = SIZES[size_index]
     x, y, params = problem(n, n_in, hidden)
@@ -135,15 +136,16 @@ def measure_together(size_index, names, blocks, quick) -> dict:
     first = {name: step() for name, step in steps.items()}
     losses = list(first.values())
     assert max(losses) - min(losses) <= 1e-9 * max(1.0, abs(losses[0])), f"losses disagree: {first}"
-    return time_blocks(steps, block_seconds(size_index, quick), blocks)
+    return time_blocks(steps, block_seconds(size_index, quick), blocks, warmup)
 
 
-def measure_isolated(size_index, names, blocks, quick) -> dict:
+def measure_isolated(size_index, names, blocks, quick, warmup=1) -> dict:
     """The same, but each contender in a fresh process of its own (its own heap), taking turns."""
     samples = {name: [] for name in names}
     for _ in range(max(1, blocks // 3)):
         for name in names:
             cmd = [sys.executable, __file__, "--worker", f"{size_index}:{name}", "--blocks", "3"]
+            cmd += ["--warmup", str(warmup)]
             cmd += ["--quick"] if quick else []
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             samples[name].append(float(out))
@@ -158,6 +160,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--isolated", action="store_true", help="run each contender in a process of its own instead of side by side"
     )
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps before timing (default 1)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # "size:name": time one contender, print seconds
     args = parser.parse_args(argv)
     try:
@@ -170,7 +173,7 @@ def main(argv=None) -> int:
         print("PyTorch is not installed: comparing with numpy only")
     if args.worker:
         size_index, name = args.worker.split(":")
-        print(measure_together(int(size_index), (name,), args.blocks, args.quick)[name])
+        print(measure_together(int(size_index), (name,), args.blocks, args.quick, args.warmup)[name])
         return 0
 
     how = "each in its own process" if args.isolated else "side by side in one process"
@@ -180,7 +183,7 @@ def main(argv=None) -> int:
     for i, (n, n_in, hidden) in enumerate(SIZES):
         if str(i) not in args.sizes.split(","):
             continue
-        t = measure(i, names, args.blocks, args.quick)
+        t = measure(i, names, args.blocks, args.quick, args.warmup)
         torch_col = f"{t['torch'] * 1e6:9.1f}us" if "torch" in t else f"{'-':>11}"
         ratio = f"{t['torch'] / t['autograd']:14.2f}x" if "torch" in t else f"{'-':>15}"
         print(
