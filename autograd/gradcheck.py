@@ -159,36 +159,61 @@ def _numeric(loss, inputs, i, kind, eps):
             finally:
                 x.data = original
             return np.float64((up - down) / (2 * eps))
-        data = x.data  # nudged in place element by element (a reshape may be a copy, not a view)
-        grad = np.zeros(data.shape, dtype=np.float64)
-        for k in np.ndindex(data.shape):
-            original = data[k]
-            try:
-                data[k] = original + eps
-                up = loss()
-                data[k] = original - eps
-                down = loss()
-            finally:
-                data[k] = original
-            grad[k] = (up - down) / (2 * eps)
-        return grad
+        return central_differences(loss, x.data, eps)
+
+
+def central_differences(loss, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """``d loss() / d array`` by ``(loss(a + eps e_k) - loss(a - eps e_k)) / 2 eps`` for every element k.
+
+    ``array`` is nudged in place one element at a time (so ``loss`` must read it) and each element
+    is put back exactly, even if ``loss`` raises.
+    """
+    grad = np.zeros(array.shape, dtype=np.float64)
+    for k in np.ndindex(array.shape):
+        original = array[k]
+        try:
+            array[k] = original + eps
+            up = loss()
+            array[k] = original - eps
+            down = loss()
+        finally:
+            array[k] = original
+        grad[k] = (up - down) / (2 * eps)
+    return grad
+
+
+def elementwise_agreement(a, b, atol: float, rtol: float) -> tuple:
+    """How closely ``a`` matches the reference ``b``: ``(max_abs, max_rel, worst, passed)``.
+
+    An element passes when ``|a - b| <= atol + rtol |b|``; ``worst`` is the index of the element
+    furthest outside that tolerance (a NaN counts as furthest); ``max_rel`` divides by
+    ``max(|a|, |b|)`` (0 where both are 0).
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    diff = np.abs(a - b)
+    allowed = atol + rtol * np.abs(b)
+    rel = diff / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-300)
+    with np.errstate(invalid="ignore"):
+        excess = np.where(np.isnan(diff), np.inf, diff / allowed)
+    worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim and excess.size else ()
+    return (
+        float(np.max(diff)) if diff.size else 0.0,
+        float(np.max(rel)) if rel.size else 0.0,
+        tuple(int(k) for k in worst),
+        bool(np.all(diff <= allowed)),
+    )
 
 
 def _compare(i, x, analytic, numeric, atol, rtol) -> InputCheck:
-    diff = np.abs(analytic - numeric)
-    allowed = atol + rtol * np.abs(numeric)
-    rel = diff / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-300)
-    with np.errstate(invalid="ignore"):
-        excess = np.where(np.isnan(diff), np.inf, diff / allowed)
-    worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
+    max_abs, max_rel, worst, passed = elementwise_agreement(analytic, numeric, atol, rtol)
     return InputCheck(
         index=i,
         label=x.label,
         shape=tuple(np.shape(analytic)),
         analytic=analytic,
         numeric=numeric,
-        max_abs_error=float(np.max(diff)) if diff.size else 0.0,
-        max_rel_error=float(np.max(rel)) if rel.size else 0.0,
-        worst=tuple(int(k) for k in worst),
-        passed=bool(np.all(diff <= allowed)),
+        max_abs_error=max_abs,
+        max_rel_error=max_rel,
+        worst=worst,
+        passed=passed,
     )

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from autograd.gradcheck import central_differences, elementwise_agreement
+
 from .losses import binary_cross_entropy
 from .reference import NumpyTwoLayerNet
 
@@ -234,34 +236,16 @@ def numeric_gradients(weights: dict, x, y, reduction="sum", eps=1e-6) -> dict:
     def loss():
         return net.loss(net.forward(x), y) * scale
 
-    grads = {}
-    for name in PARAMETERS:
-        arr = getattr(net, name)
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            original = arr[idx]
-            arr[idx] = original + eps
-            up = loss()
-            arr[idx] = original - eps
-            down = loss()
-            arr[idx] = original
-            g[idx] = (up - down) / (2 * eps)
-        grads[name] = g
-    return grads
+    return {name: central_differences(loss, getattr(net, name), eps) for name in PARAMETERS}
 
 
 def agreement(a, b, rtol, atol) -> Agreement:
     """Compare ``a`` with ``b`` elementwise (``|a - b| <= atol + rtol |b|``) and look for a constant factor."""
-    diff = np.abs(a - b)
-    scale = np.maximum(np.abs(a), np.abs(b))
-    rel = np.where(scale > 0, diff / np.where(scale > 0, scale, 1.0), 0.0)
-    excess = diff / (atol + rtol * np.abs(b))
-    worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.size else ()
-    agree = bool(np.all(diff <= atol + rtol * np.abs(b)))
+    max_abs, max_rel, worst, agree = elementwise_agreement(a, b, atol, rtol)
     return Agreement(
-        max_abs=float(diff.max()) if a.size else 0.0,
-        max_rel=float(rel.max()) if a.size else 0.0,
-        worst=tuple(int(i) for i in worst),
+        max_abs=max_abs,
+        max_rel=max_rel,
+        worst=worst,
         agree=agree,
         factor=None if agree else constant_factor(a, b),
     )
