@@ -23,7 +23,6 @@ import numpy as np
 
 from .graph import backpropagate
 from .tensor import Tensor
-from .tensor_ops import unbroadcast
 from .viz import INSTALL_DOT, GraphvizNotFound, _draw, _Frame, _graphviz, _Options, _run_dot, graph_nodes
 
 __all__ = ["BackpropStep", "backprop_frames", "backprop_steps"]
@@ -110,13 +109,11 @@ def _sent(node, parents, g, is_tensor) -> tuple:
         return tuple(
             (k, parent, local, local * g) for k, (parent, local) in enumerate(zip(parents, op.local_derivatives(node)))
         )
-    sent = []
-    arrays = [parent.data for parent in parents]
-    for k, (vjp, parent) in enumerate(zip(op.vjps, parents)):
-        if parent.requires_grad:
-            gi = unbroadcast(vjp(g, node.data, *arrays, **node.params), parent.data.shape)
-            sent.append((k, parent, None, gi.astype(parent.data.dtype, copy=False)))
-    return tuple(sent)
+    return tuple(
+        (k, parent, None, gi.astype(parent.data.dtype, copy=False))
+        for k, (parent, gi) in enumerate(zip(parents, op.input_grads(node)))
+        if gi is not None
+    )
 
 
 def _tensor_seed(root, gradient):

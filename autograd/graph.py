@@ -1,45 +1,82 @@
-"""The one graph walk shared by ``Value`` and ``Tensor``.
+"""The one graph walk shared by ``Value`` and ``Tensor``, and grad mode.
 
 A node is any object with
 
-- ``_op``: the primitive that made it, or ``None`` for a leaf;
+- ``op``: the primitive that made it, or ``None`` for a leaf;
 - ``grad`` and the class attribute ``GRAD_ZERO``, the gradient before anything flowed in;
 - ``accumulate_grad(g)``: add ``g`` to ``grad``.
 
-A primitive (``_op``) offers ``parents(node)``, the node's inputs in argument order, and
+A primitive (``op``) offers ``parents(node)``, the node's inputs in argument order, and
 ``backprop(node)``: the chain rule for one node, adding
 ``d(root)/d(node) * d(node)/d(input)`` into each input's ``grad``. The walk never needs to know
 which primitive it is calling.
+
+Grad mode is per thread (as in PyTorch): ``no_grad()`` in one thread never stops another from
+recording. Node construction reads one module attribute, ``FAST``, which is True while no thread is
+inside ``no_grad()``/``enable_grad()``; only then does it consult the thread's own mode.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 
-GRAD_ENABLED = True
-"""False inside ``no_grad()``. Process-wide (not per thread): node construction reads it on
-every operation, and a module attribute is the cheapest thing to read."""
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+_lock = threading.Lock()
+_overrides = 0  # grad-mode blocks open in any thread
+
+FAST = True
+"""True while no thread has changed its grad mode: every thread records, and hot paths may skip the
+thread-local lookup. Read it as ``graph.FAST``; never assign it from outside this module."""
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside a ``no_grad()`` block."""
-    return GRAD_ENABLED
+    """True unless this thread is inside ``no_grad()`` (or ``set_grad_enabled(False)``)."""
+    return FAST or _mode.enabled
 
 
 @contextlib.contextmanager
-def no_grad():
-    """Record no graph inside this block: results are leaves with no parents.
+def set_grad_enabled(enabled: bool):
+    """Record the graph in this thread (``True``) or not (``False``) inside the block.
 
-    >>> with no_grad():
+    >>> with set_grad_enabled(False):
     ...     y = x * 2  # y.parents == ()
     """
-    global GRAD_ENABLED
-    previous = GRAD_ENABLED
-    GRAD_ENABLED = False
+    global FAST, _overrides
+    enabled = bool(enabled)
+    with _lock:
+        _overrides += 1
+        FAST = False
+    previous = _mode.enabled
+    _mode.enabled = enabled
     try:
         yield
     finally:
-        GRAD_ENABLED = previous
+        _mode.enabled = previous
+        with _lock:
+            _overrides -= 1
+            FAST = _overrides == 0
+
+
+def no_grad():
+    """Record no graph in this thread inside this block: results are leaves with no parents.
+
+    >>> with no_grad():
+    ...     p -= lr * p.grad  # an in-place update of a parameter
+
+    Also a decorator: ``@no_grad()``.
+    """
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    """Record the graph inside this block, even within ``no_grad()``."""
+    return set_grad_enabled(True)
 
 
 def topological_order(root) -> list:
@@ -64,7 +101,7 @@ def topological_order(root) -> list:
         seen(node)
         push(node)
         mark(True)
-        op = node._op
+        op = node.op
         if op is not None:
             for parent in reversed(op.parents(node)):
                 if parent not in visited:
@@ -84,22 +121,22 @@ def backpropagate(root, seed, on_step=None) -> list:
     (reversed topological order, the root first, leaves included): for a node made by an op,
     right after ``op.backprop(node)`` has sent its gradient to its inputs; for a leaf, when
     the walk reaches it. Either way ``node.grad`` is complete at that point. The pictures of
-    backward (``autograd.frames``) watch the real walk through it instead of replaying it.
+    backward watch the real walk through it instead of replaying it.
     """
     order = topological_order(root)
     for node in order:
-        if node._op is not None:
+        if node.op is not None:
             node.grad = node.GRAD_ZERO
     root.accumulate_grad(seed)
     # Two loops, so the hot one pays nothing for the hook when there is none.
     if on_step is None:
         for node in reversed(order):
-            op = node._op
+            op = node.op
             if op is not None:
                 op.backprop(node)
     else:
         for node in reversed(order):
-            op = node._op
+            op = node.op
             if op is not None:
                 op.backprop(node)
             on_step(node)

@@ -5,6 +5,11 @@ forward's own result ``out`` and its inputs (plain floats). The graph walk multi
 incoming gradient (the chain rule); tools read them to check each primitive against finite
 differences and to label the edges of a graph picture.
 
+A derivative that is zero because the output does not depend on that input there (relu left of
+its kink, ``x ** 0``) is returned as ``ZERO``: the walk then sends nothing, so an infinite or NaN
+gradient arriving from above stops there (``0 * inf`` would be NaN), as PyTorch's ``where``-based
+rules do. Any other zero is an ordinary product.
+
 Four shapes of primitive, by what a node stores:
 
 - ``UnaryOp``     ``f(x)``                     parent ``x``
@@ -21,13 +26,27 @@ SCALAR_OPS: dict = {}
 """Every scalar primitive by name, in declaration order."""
 
 
+class _StructuralZero(float):
+    """A local derivative that is exactly zero because the output ignores that input there."""
+
+    def __repr__(self):
+        return "ZERO"
+
+
+ZERO = _StructuralZero(0.0)
+
+
 class ScalarOp:
-    """A scalar primitive. Subclasses say where a node keeps its inputs."""
+    """A scalar primitive. Subclasses say where a node keeps its inputs.
+
+    ``micrograd`` is the op's string in micrograd's graphs (``Value._op``); ``c`` in it stands for
+    the node's constant.
+    """
 
     arity = None
 
-    def __init__(self, name, symbol, forward, derivatives, doc="", domain=(-2.0, 2.0)):
-        if name in SCALAR_OPS:
+    def __init__(self, name, symbol, forward, derivatives, doc="", domain=(-2.0, 2.0), micrograd=None, register=True):
+        if register and name in SCALAR_OPS:
             raise ValueError(f"scalar op {name!r} is already declared")
         self.name = name
         self.symbol = symbol
@@ -35,7 +54,9 @@ class ScalarOp:
         self.derivatives = derivatives
         self.doc = doc
         self.domain = domain  # where the derivative is smooth: tools sample inputs from here
-        SCALAR_OPS[name] = self
+        self.micrograd = symbol if micrograd is None else micrograd
+        if register:
+            SCALAR_OPS[name] = self
 
     def __repr__(self):
         return f"<scalar op {self.name}>"
@@ -47,9 +68,21 @@ class ScalarOp:
         """``d node / d parent`` for each parent of ``node``, in order."""
         return self.derivatives(node.data, *self.input_data(node))
 
+    def input_grads(self, node) -> tuple:
+        """What ``node`` sends each parent: ``node.grad * d node / d parent`` (``None`` for a structural zero).
+
+        The same numbers ``backprop`` adds into the parents' ``grad``.
+        """
+        g = node.grad
+        return tuple(None if d is ZERO else d * g for d in self.local_derivatives(node))
+
     def label(self, node) -> str:
         """How the op reads in a picture of ``node``."""
         return self.symbol
+
+    def micrograd_symbol(self, node) -> str:
+        """micrograd's string for this op at ``node`` (``Value._op``)."""
+        return self.micrograd
 
 
 class UnaryOp(ScalarOp):
@@ -64,7 +97,8 @@ class UnaryOp(ScalarOp):
     def backprop(self, node):
         x = node._a
         (d,) = self.derivatives(node.data, x.data)
-        x.grad += d * node.grad
+        if d is not ZERO:
+            x.grad += d * node.grad
 
 
 class ConstantOp(ScalarOp):
@@ -79,10 +113,15 @@ class ConstantOp(ScalarOp):
     def backprop(self, node):
         x = node._a
         (d,) = self.derivatives(node.data, x.data, node._b)
-        x.grad += d * node.grad
+        if d is not ZERO:
+            x.grad += d * node.grad
 
     def label(self, node):
         return self.symbol.replace("c", f"{node._b:g}")
+
+    def micrograd_symbol(self, node):
+        c = node._b
+        return self.micrograd.replace("c", str(int(c)) if c.is_integer() and abs(c) < 1e15 else repr(c))
 
 
 class BinaryOp(ScalarOp):
@@ -99,8 +138,10 @@ class BinaryOp(ScalarOp):
         b = node._b
         da, db = self.derivatives(node.data, a.data, b.data)
         g = node.grad
-        a.grad += da * g
-        b.grad += db * g
+        if da is not ZERO:
+            a.grad += da * g
+        if db is not ZERO:
+            b.grad += db * g
 
 
 class AddOp(BinaryOp):
@@ -138,7 +179,60 @@ class NaryOp(ScalarOp):
         g = node.grad
         ds = self.derivatives(node.data, *[p.data for p in parents])
         for p, d in zip(parents, ds):
-            p.grad += d * g
+            if d is not ZERO:
+                p.grad += d * g
+
+
+class MicrogradOp(ScalarOp):
+    """A node built the micrograd way: ``Value(data, children, 'op')`` with a ``_backward`` closure.
+
+    Parents are the children in the order given; ``backprop`` calls the closure (which reads the
+    node's ``grad`` and adds into the children's); the local derivatives are what the closure sends
+    for a node gradient of 1 (each parent's gradient is put back afterwards).
+    """
+
+    def __init__(self):
+        super().__init__(
+            "micrograd", "f", None, None, "an op declared the micrograd way, by its _backward closure", register=False
+        )
+
+    def parents(self, node):
+        return node._a
+
+    def input_data(self, node):
+        return tuple(p.data for p in node._a)
+
+    def backprop(self, node):
+        step = node._extra
+        if step is not None:
+            step()
+
+    def local_derivatives(self, node):
+        parents = node._a
+        saved = [p.grad for p in parents]
+        saved_own = node.grad
+        try:
+            for p in parents:
+                p.grad = 0.0
+            node.grad = 1.0
+            self.backprop(node)
+            # a parent listed twice receives both contributions: report each once, on its first slot
+            seen = set()
+            out = []
+            for p in parents:
+                out.append(0.0 if id(p) in seen else float(p.grad))
+                seen.add(id(p))
+            return tuple(out)
+        finally:
+            node.grad = saved_own
+            for p, g in zip(parents, saved):
+                p.grad = g
+
+    def label(self, node):
+        return node._b or "f"
+
+    def micrograd_symbol(self, node):
+        return node._b
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -158,13 +252,20 @@ def power(a: float, b: float) -> float:
 
 
 def power_rule(x: float, c: float) -> float:
-    """``d/dx x**c = c * x**(c - 1)``; infinite where ``x = 0`` and ``c < 1``."""
+    """``d/dx x**c = c * x**(c - 1)``; infinite where ``x = 0`` and ``c < 1``; ``ZERO`` for ``c = 0``."""
     if c == 0:
-        return 0.0
+        return ZERO
     try:
-        return c * x ** (c - 1)
+        r = x ** (c - 1)
     except ZeroDivisionError:
         return math.copysign(math.inf, c)
+    except OverflowError:
+        # |x| tiny and c - 1 negative: the power is infinite, with the sign of x^(c-1)
+        odd = x < 0 and float(c - 1).is_integer() and (c - 1) % 2 == 1
+        return math.copysign(math.inf, -c if odd else c)
+    if type(r) is complex:
+        return math.nan
+    return c * r
 
 
 def exponent_rule(out: float, base: float) -> float:
@@ -172,6 +273,20 @@ def exponent_rule(out: float, base: float) -> float:
     if base > 0:
         return out * math.log(base)
     return 0.0 if base == 0 else math.nan
+
+
+def relu(x: float) -> float:
+    """``max(0, x)``; NaN stays NaN (as PyTorch)."""
+    return 0.0 if x <= 0 else x
+
+
+def relu_derivative(out, x):
+    """1 where x > 0 (and for NaN, as PyTorch), ``ZERO`` elsewhere (0 at the kink)."""
+    return (ZERO if x <= 0 else 1.0,)
+
+
+def tanh(x: float) -> float:
+    return math.tanh(x)
 
 
 def exp(x: float) -> float:
@@ -197,6 +312,7 @@ def sigmoid(x: float) -> float:
 
 # ----------------------------------------------------------------------------- the table
 
+MICROGRAD = MicrogradOp()
 ADD = AddOp("add", "+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0), "a + b")
 MUL = MulOp("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a), "a * b; d/da = b, d/db = a")
 POW = BinaryOp(
@@ -204,18 +320,19 @@ POW = BinaryOp(
     "**",
     power,
     lambda out, a, b: (power_rule(a, b), exponent_rule(out, a)),
-    "a ** b; d/da = b a^(b-1), d/db = a^b ln a",
+    "a ** b; d/da = b a^(b-1) (0 where b = 0), d/db = a^b ln a (0 where a = 0)",
     domain=(0.2, 2.0),
 )
-ADD_CONST = ConstantOp("add_const", "+ c", lambda x, c: x + c, lambda out, x, c: (1.0,), "x + c")
-MUL_CONST = ConstantOp("mul_const", "* c", lambda x, c: x * c, lambda out, x, c: (c,), "x * c; d/dx = c")
+ADD_CONST = ConstantOp("add_const", "+ c", lambda x, c: x + c, lambda out, x, c: (1.0,), "x + c", micrograd="+")
+MUL_CONST = ConstantOp("mul_const", "* c", lambda x, c: x * c, lambda out, x, c: (c,), "x * c; d/dx = c", micrograd="*")
 POW_CONST = ConstantOp(
     "pow_const",
     "** c",
     power,
     lambda out, x, c: (power_rule(x, c),),
-    "x ** c; d/dx = c x^(c-1)",
+    "x ** c; d/dx = c x^(c-1) (0 for c = 0)",
     domain=(0.2, 2.0),
+    micrograd="**c",
 )
 RPOW_CONST = ConstantOp(
     "rpow_const",
@@ -223,16 +340,17 @@ RPOW_CONST = ConstantOp(
     lambda x, c: power(c, x),
     lambda out, x, c: (exponent_rule(out, c),),
     "c ** x; d/dx = c^x ln c",
+    micrograd="c**",
 )
 EXP = UnaryOp("exp", "exp", exp, lambda out, x: (out,), "e^x; d/dx = e^x")
 LOG = UnaryOp("log", "log", log, lambda out, x: (1.0 / x,), "ln x; d/dx = 1/x", domain=(0.2, 3.0))
-TANH = UnaryOp("tanh", "tanh", math.tanh, lambda out, x: (1.0 - out * out,), "d/dx tanh x = 1 - tanh(x)^2")
+TANH = UnaryOp("tanh", "tanh", tanh, lambda out, x: (1.0 - out * out,), "d/dx tanh x = 1 - tanh(x)^2")
 SIGMOID = UnaryOp("sigmoid", "sigmoid", sigmoid, lambda out, x: (out * (1.0 - out),), "d/dx s(x) = s(x) (1 - s(x))")
 RELU = UnaryOp(
     "relu",
     "ReLU",
-    lambda x: x if x > 0 else 0.0,
-    lambda out, x: (1.0 if x > 0 else 0.0,),
+    relu,
+    relu_derivative,
     "max(0, x); d/dx = 1 if x > 0 else 0 (0 at the kink, as PyTorch)",
 )
 

@@ -1,20 +1,22 @@
 """``Tensor``: a numpy array in a computation graph.
 
-Operators follow numpy (broadcasting, ``@`` for 1-D, 2-D and batched operands); gradients are
-summed back over broadcast axes, so ``t.grad.shape == t.shape`` always. Only tensors that
-``requires_grad`` (or are computed from one) record the graph.
+Operators follow numpy (broadcasting, ``@`` for 1-D, 2-D and batched operands, indexing);
+gradients are summed back over broadcast axes, so ``t.grad.shape == t.shape`` always. Only tensors
+that ``requires_grad`` (or are computed from one) record the graph. numpy functions given a Tensor
+either run the Tensor op (``np.exp(t)``, ``np.concatenate([a, b])``: the graph is kept) or raise a
+``TypeError`` naming the Tensor method to use; they never silently return a plain array.
 """
 
 from __future__ import annotations
 
 import numbers
-import operator
 
 import numpy as np
 
-from . import graph
+from . import graph, quiet, versions
 from . import tensor_ops as ops
 from .graph import backpropagate
+from .tensor_args import normalize_axis, normalize_index, normalize_shape, reduced_axes
 
 _new = object.__new__
 
@@ -22,19 +24,27 @@ _new = object.__new__
 class Tensor:
     """A numpy-backed node: ``data`` (ndarray), ``grad`` (ndarray or ``None``)."""
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "_op", "_parents", "_params")
+    # _version: the version cell shared with tensors viewing the same memory (see versions.py), or
+    # None while nothing changed it in place; _epoch: versions.EPOCH when the node was made;
+    # _extra: rarely used state (hooks), so that other tensors pay one slot for it.
+    __slots__ = ("data", "grad", "requires_grad", "label", "op", "parents", "op_args", "_version", "_epoch", "_extra")
 
     GRAD_ZERO = None
-    __array_ufunc__ = None  # ``ndarray + Tensor`` defers to ``Tensor.__radd__``
+    __hash__ = object.__hash__  # identity: == compares elementwise
 
-    def __init__(self, data, requires_grad=False, label=""):
-        self.data = as_array(data, "Tensor")
+    def __init__(self, data, requires_grad=False, label="", dtype=None):
+        self.data = as_array(data, "Tensor", dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {self.data.dtype}")
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.label = label
-        self._op = None
-        self._parents = ()
-        self._params = None
+        self.op = None
+        self.parents = ()
+        self.op_args = None
+        self._version = None
+        self._epoch = 0
+        self._extra = None
 
     # ------------------------------------------------------------------ properties
 
@@ -55,26 +65,27 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def op(self):
-        """The primitive that made this tensor (a ``TensorOp``), or ``None`` for a leaf."""
-        return self._op
-
-    @property
-    def parents(self) -> tuple:
-        """The tensor inputs of the op that made this tensor, in argument order."""
-        return self._parents
-
-    @property
-    def params(self) -> dict:
-        """The op's non-tensor arguments (axis, shape, index, ...)."""
-        return dict(self._params or {})
+    def is_leaf(self) -> bool:
+        """True for a tensor not made by an op (a parameter, an input, a constant)."""
+        return self.op is None
 
     @property
     def T(self):
         return self.transpose()
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        """The tensor's rows (``t[0]``, ``t[1]``, ...), each in the graph."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __contains__(self, x):
+        return bool(np.any(self.data == (x.data if isinstance(x, Tensor) else x)))
 
     def __repr__(self):
         body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
@@ -84,9 +95,10 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     def detach(self):
-        """A leaf sharing this tensor's data, cut from the graph."""
+        """A leaf sharing this tensor's data (and its version), cut from the graph."""
         t = _wrap(self.data)
         t.label = self.label
+        t._version = self._shared_version()
         return t
 
     def item(self) -> float:
@@ -97,11 +109,19 @@ class Tensor:
         return self.data.item()
 
     def numpy(self):
-        """The data as an ndarray (shared, not copied)."""
+        """The data as an ndarray, shared, not copied; read-only for a tensor that requires grad
+        (writing into it would corrupt backward: use ``with no_grad(): t[...] = v``)."""
+        if self.requires_grad:
+            view = self.data.view()
+            view.flags.writeable = False
+            return view
         return self.data
 
     def __float__(self):
         return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
 
     def __bool__(self):
         if self.data.size != 1:
@@ -112,15 +132,29 @@ class Tensor:
         return bool(self.data)
 
     def __array__(self, dtype=None, copy=None):
-        """``np.asarray(t)`` is ``t.data`` (a copy when ``copy`` or a new ``dtype`` asks for one)."""
+        """``np.asarray(t)``: the data (read-only for a tensor that requires grad; a copy when asked)."""
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        data = self.numpy()
+        return data if dtype is None else data.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .numpy_api import array_ufunc
+
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .numpy_api import array_function
+
+        return array_function(func, args, kwargs)
 
     # ------------------------------------------------------------------ backward
 
     def accumulate_grad(self, g, shared=True) -> None:
         """Add ``g`` to ``grad``. ``shared``: ``g`` may be another array's memory (not ours to keep)."""
+        if type(g) is not np.ndarray:
+            g = np.asarray(g)
+            shared = False
         dtype = self.data.dtype
         if g.dtype is not dtype and g.dtype != dtype:
             g = g.astype(dtype)
@@ -128,15 +162,17 @@ class Tensor:
         if self.grad is None:
             # A leaf's gradient is its own array (the user may update it in place); an
             # intermediate's may share memory with its neighbours', which nothing writes to.
-            self.grad = np.array(g) if shared and self._op is None else g
+            self.grad = np.array(g) if shared and self.op is None else g
         else:
-            self.grad = self.grad + g
+            total = self.grad + g
+            self.grad = total if type(total) is np.ndarray else np.asarray(total)
 
-    def backward(self, gradient=None) -> None:
+    def backward(self, gradient=None, retain_graph=None) -> None:
         """Fill ``.grad`` of every tensor behind this one with ``d self / d tensor``.
 
         ``gradient`` is ``d L / d self`` for some later scalar ``L``; it may be left out only for a
-        single-element tensor (it is then 1). Leaf gradients add up over calls until zeroed.
+        single-element tensor (it is then 1). Leaf gradients add up over calls until zeroed. The
+        graph is always kept (``retain_graph`` is accepted for PyTorch code and ignored).
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -149,89 +185,187 @@ class Tensor:
                     f"backward: gradient can be left out only for a single-element tensor, this one has "
                     f"shape {self.shape}; pass gradient= an array of shape {self.shape}"
                 )
-            seed = np.empty_like(self.data)
-            seed.fill(1)
+            seed = np.ones_like(self.data)
         else:
             seed = as_array(gradient.data if isinstance(gradient, Tensor) else gradient, "backward: gradient")
             if seed.shape != self.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape} but the tensor has shape {self.shape}")
             seed = seed.astype(self.dtype, copy=True)
-        backpropagate(self, seed)
+        token = quiet.silence()
+        try:
+            backpropagate(self, seed)
+        finally:
+            quiet.restore(token)
 
     # ------------------------------------------------------------------ arithmetic
 
     def __add__(self, other):
-        return _binary(ops.ADD, self, other)
+        return binary(ops.ADD, self, other)
 
     def __radd__(self, other):
-        return _binary(ops.ADD, other, self)
+        return binary(ops.ADD, other, self)
 
     def __sub__(self, other):
-        return _binary(ops.SUB, self, other)
+        return binary(ops.SUB, self, other)
 
     def __rsub__(self, other):
-        return _binary(ops.SUB, other, self)
+        return binary(ops.SUB, other, self)
 
     def __mul__(self, other):
-        return _binary(ops.MUL, self, other)
+        return binary(ops.MUL, self, other)
 
     def __rmul__(self, other):
-        return _binary(ops.MUL, other, self)
+        return binary(ops.MUL, other, self)
 
     def __truediv__(self, other):
-        return _binary(ops.DIV, self, other)
+        return binary(ops.DIV, self, other)
 
     def __rtruediv__(self, other):
-        return _binary(ops.DIV, other, self)
+        return binary(ops.DIV, other, self)
 
     def __pow__(self, other):
-        if isinstance(other, numbers.Real) and not isinstance(other, Tensor):
-            return apply(ops.POW_CONST, (self,), exponent=float(other))
-        return _binary(ops.POW, self, other)
+        if isinstance(other, numbers.Real) and not isinstance(other, (Tensor, np.ndarray)):
+            return apply(ops.POW_CONST, (self._float(),), exponent=float(other))
+        return binary(ops.POW, self, other)
 
     def __rpow__(self, other):
-        return _binary(ops.POW, other, self)
+        return binary(ops.POW, other, self)
 
     def __neg__(self):
-        return apply(ops.NEG, (self,))
+        return apply(ops.NEG, (self._float(),))
+
+    def __pos__(self):
+        return self
 
     def __matmul__(self, other):
-        return _matmul(self, other)
+        return matmul(self, other)
 
     def __rmatmul__(self, other):
-        return _matmul(other, self)
+        return matmul(other, self)
+
+    # In place, as PyTorch: inside no_grad(), or on a tensor outside the graph, the data changes in
+    # place (and its version advances, so a backward that needed the old data raises). On a leaf
+    # that requires grad while recording it is an error. On a tensor recorded in a graph it makes a
+    # new node and the name is rebound: other references keep the old tensor (PyTorch would change
+    # that tensor in place and record the op on it; the gradients are the same).
+    def __iadd__(self, other):
+        return self._inplace(ops.ADD, np.add, "+=", other)
+
+    def __isub__(self, other):
+        return self._inplace(ops.SUB, np.subtract, "-=", other)
+
+    def __imul__(self, other):
+        return self._inplace(ops.MUL, np.multiply, "*=", other)
+
+    def __itruediv__(self, other):
+        return self._inplace(ops.DIV, np.divide, "/=", other)
+
+    def _inplace(self, op, ufunc, symbol, other):
+        other_grad = isinstance(other, Tensor) and other.requires_grad
+        if (self.requires_grad or other_grad) and graph.is_grad_enabled():
+            if self.requires_grad and self.op is None:
+                raise RuntimeError(
+                    f"{symbol}: in-place change of a leaf tensor that requires grad{_called(self)} while the graph "
+                    f"is being recorded; update parameters inside `with no_grad():` (p -= lr * p.grad), or write "
+                    f"`t = t {symbol[0]} x` for a new tensor"
+                )
+            return binary(op, self, other)
+        x = other.data if isinstance(other, Tensor) else other
+        self._write(symbol, lambda data: ufunc(data, x, out=data, casting="same_kind"), np.shape(x))
+        return self
+
+    def __setitem__(self, index, value):
+        """``t[index] = value`` in place: inside ``no_grad()`` or on a tensor outside the graph."""
+        value_grad = isinstance(value, Tensor) and value.requires_grad
+        if (self.requires_grad or value_grad) and graph.is_grad_enabled():
+            raise RuntimeError(
+                f"setitem: assignment into {'a tensor that requires grad' if self.requires_grad else 'a constant'}"
+                f"{_called(self)} while the graph is being recorded would not be differentiated; build the result "
+                f"with where() or concatenate(), or assign inside `with no_grad():`"
+            )
+        index, _ = normalize_index(index, Tensor)
+        x = value.data if isinstance(value, Tensor) else value
+
+        def assign(data):
+            data[index] = x
+
+        self._write("setitem", assign, np.shape(x))
+
+    def _write(self, what, write, other_shape):
+        data = self.data
+        if not data.flags.writeable:
+            raise ValueError(f"{what}: the data of this tensor{_called(self)} is read-only (a broadcast view?)")
+        token = quiet.silence()
+        try:
+            write(data)
+        except ValueError as e:
+            raise ValueError(
+                f"{what}: a value of shape {other_shape} cannot be written into a tensor of shape {self.shape} "
+                f"in place: {e}"
+            ) from None
+        except (TypeError, IndexError) as e:
+            raise type(e)(
+                f"{what}: cannot write into a tensor of dtype {self.dtype} and shape {self.shape}: {e}"
+            ) from None
+        finally:
+            quiet.restore(token)
+        versions.stamp(self._shared_version(), what)
+
+    def _shared_version(self) -> list:
+        cell = self._version
+        if cell is None:
+            cell = self._version = versions.new_cell()
+        return cell
+
+    # ------------------------------------------------------------------ comparisons (no gradient)
+
+    def __eq__(self, other):
+        return compare(np.equal, "==", self, other)
+
+    def __ne__(self, other):
+        return compare(np.not_equal, "!=", self, other)
+
+    def __lt__(self, other):
+        return compare(np.less, "<", self, other)
+
+    def __le__(self, other):
+        return compare(np.less_equal, "<=", self, other)
+
+    def __gt__(self, other):
+        return compare(np.greater, ">", self, other)
+
+    def __ge__(self, other):
+        return compare(np.greater_equal, ">=", self, other)
 
     # ------------------------------------------------------------------ elementwise functions
 
     def exp(self):
         """``e^x``; d/dx = e^x."""
-        return apply(ops.EXP, (self,))
+        return apply(ops.EXP, (self._float(),))
 
     def log(self):
-        """``ln x``; d/dx = 1/x. Gives -inf at 0 and NaN below, as numpy (without its warnings)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return apply(ops.LOG, (self,))
+        """``ln x``; d/dx = 1/x. Gives -inf at 0 and NaN below, as numpy and PyTorch."""
+        return apply(ops.LOG, (self._float(),))
 
     def tanh(self):
         """``tanh x``; d/dx = 1 - tanh(x)^2."""
-        return apply(ops.TANH, (self,))
+        return apply(ops.TANH, (self._float(),))
 
     def sigmoid(self):
         """``1 / (1 + e^-x)``, without overflow; d/dx = s (1 - s)."""
-        return apply(ops.SIGMOID, (self,))
+        return apply(ops.SIGMOID, (self._float(),))
 
     def relu(self):
         """``max(0, x)``; d/dx = 1 where x > 0, else 0."""
-        return apply(ops.RELU, (self,))
+        return apply(ops.RELU, (self._float(),))
 
     def sqrt(self):
         """``sqrt x``; d/dx = 1 / (2 sqrt x)."""
-        with np.errstate(invalid="ignore"):
-            return apply(ops.SQRT, (self,))
+        return apply(ops.SQRT, (self._float(),))
 
     def abs(self):
         """``|x|``; d/dx = sign(x) (0 at 0)."""
-        return apply(ops.ABS, (self,))
+        return apply(ops.ABS, (self._float(),))
 
     __abs__ = abs
 
@@ -239,30 +373,28 @@ class Tensor:
 
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (an int, a tuple of ints, or ``None`` for all)."""
-        return apply(ops.SUM, (self,), axis=_axis(axis, self.ndim, "sum"), keepdims=bool(keepdims))
+        return apply(ops.SUM, (self._float(),), axis=normalize_axis(axis, self.ndim, "sum"), keepdims=bool(keepdims))
 
     def mean(self, axis=None, keepdims=False):
         """Mean over ``axis`` (an int, a tuple of ints, or ``None`` for all)."""
-        axis = _axis(axis, self.ndim, "mean")
-        averaged = range(self.ndim) if axis is None else ((axis,) if isinstance(axis, int) else axis)
-        if 0 in (self.shape[d] for d in averaged):
+        axis = normalize_axis(axis, self.ndim, "mean")
+        if 0 in (self.shape[d] for d in reduced_axes(axis, self.ndim)):
             raise ValueError(f"mean: cannot average over zero elements (shape {self.shape}, axis {axis})")
-        return apply(ops.MEAN, (self,), axis=axis, keepdims=bool(keepdims))
+        return apply(ops.MEAN, (self._float(),), axis=axis, keepdims=bool(keepdims))
 
     def max(self, axis=None, keepdims=False):
         """Maximum over ``axis``; ties share the gradient equally."""
-        if self.data.size == 0:
-            raise ValueError(f"max: cannot reduce an empty tensor of shape {self.shape}")
-        return apply(ops.MAX, (self,), axis=_axis(axis, self.ndim, "max"), keepdims=bool(keepdims))
+        axis = normalize_axis(axis, self.ndim, "max")
+        if 0 in (self.shape[d] for d in reduced_axes(axis, self.ndim)):
+            raise ValueError(f"max: cannot reduce over zero elements (shape {self.shape}, axis {axis})")
+        return apply(ops.MAX, (self._float(),), axis=axis, keepdims=bool(keepdims))
 
     def reshape(self, *shape):
         """The same numbers in shape ``shape`` (one dimension may be -1)."""
-        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
-            shape = shape[0]
+        shape = normalize_shape(shape, "reshape")
         try:
-            shape = tuple(operator.index(n) for n in shape)
             np.reshape(self.data, shape)
-        except (TypeError, ValueError):
+        except ValueError:
             raise ValueError(
                 f"reshape: cannot reshape shape {self.shape} ({self.size} elements) into {shape}"
             ) from None
@@ -275,7 +407,7 @@ class Tensor:
         if axes is not None and len(axes) == 0:
             axes = None
         if axes is not None:
-            axes = tuple(operator.index(a) for a in axes)
+            axes = normalize_shape(tuple(axes), "transpose")
             in_range = all(-self.ndim <= a < self.ndim for a in axes)
             if not in_range or sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
                 raise ValueError(
@@ -284,30 +416,62 @@ class Tensor:
             axes = tuple(a % self.ndim for a in axes)
         return apply(ops.TRANSPOSE, (self,), axes=axes)
 
+    def swapaxes(self, axis1, axis2):
+        """Exchange two axes."""
+        a1 = normalize_axis(axis1, self.ndim, "swapaxes")
+        a2 = normalize_axis(axis2, self.ndim, "swapaxes")
+        axes = list(range(self.ndim))
+        axes[a1], axes[a2] = axes[a2], axes[a1]
+        return self.transpose(axes)
+
+    def broadcast_to(self, shape):
+        """This tensor repeated along new or size-1 axes to ``shape``; d/dx sums those axes back."""
+        shape = normalize_shape((shape,), "broadcast_to")
+        try:
+            np.broadcast_shapes(self.shape, shape)
+            if np.broadcast_shapes(self.shape, shape) != shape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"broadcast_to: shape {self.shape} cannot be broadcast to {shape}") from None
+        return apply(ops.BROADCAST_TO, (self,), shape=shape)
+
     def __getitem__(self, index):
-        index, basic = _index(index)
+        index, basic = normalize_index(index, Tensor)
         try:
             self.data[index]
         except (IndexError, TypeError, ValueError) as e:
-            raise IndexError(f"getitem: index {index!r} does not fit shape {self.shape}: {e}") from None
+            raise IndexError(f"getitem: index {_show_index(index)} does not fit shape {self.shape}: {e}") from None
         return apply(ops.GETITEM, (self,), index=index, basic=basic)
+
+    def _float(self):
+        """This tensor, or for a boolean one a float64 constant holding 0 and 1."""
+        return self if self.data.dtype.kind != "b" else _wrap(self.data.astype(np.float64))
 
 
 # ---------------------------------------------------------------------- construction
 
 
-def as_array(data, where: str) -> np.ndarray:
-    """Copy ``data`` into a fresh float array: float64, or the float type it already has."""
+def as_array(data, where: str, dtype=None) -> np.ndarray:
+    """Copy ``data`` into a fresh array: float64, or the float type it already has; booleans stay
+    boolean (masks, comparison results), other integers become float64. ``dtype`` picks a float type
+    (or bool)."""
     if isinstance(data, Tensor):
         data = data.data
     try:
         arr = np.array(data)
     except ValueError as e:
         raise ValueError(f"{where}: data is not a rectangular array of numbers (ragged nesting?): {e}") from None
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fb":
+            raise TypeError(f"{where}: dtype must be a float type (float16, float32, float64) or bool, got {dtype}")
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{where}: data must be numeric, got dtype {arr.dtype} from {type(data).__name__}")
+        return arr.astype(dtype)
     kind = arr.dtype.kind
-    if kind == "f":
+    if kind in "fb":
         return arr
-    if kind in "iub":
+    if kind in "iu":
         return arr.astype(np.float64)
     if kind == "c":
         raise TypeError(f"{where}: complex data is not supported, got dtype {arr.dtype}")
@@ -320,57 +484,84 @@ def _wrap(data: np.ndarray) -> Tensor:
     t.grad = None
     t.requires_grad = False
     t.label = ""
-    t._op = None
-    t._parents = ()
-    t._params = None
+    t.op = None
+    t.parents = ()
+    t.op_args = None
+    t._version = None
+    t._epoch = 0
+    t._extra = None
     return t
 
 
-def apply(op, inputs: tuple, **params) -> Tensor:
+def constant(data: np.ndarray) -> Tensor:
+    """A leaf Tensor around ``data`` as it is (no copy, no gradient)."""
+    return _wrap(data)
+
+
+def apply(op, inputs: tuple, **op_args) -> Tensor:
     """Run primitive ``op`` on Tensors ``inputs``; record the node if any input needs a gradient."""
+    token = quiet.silence()
     try:
-        data = op.forward(*[t.data for t in inputs], **params)
+        data = op.forward(*[t.data for t in inputs], **op_args)
     except ValueError as e:
         shapes = " and ".join(str(t.shape) for t in inputs)
         raise ValueError(f"{op.name}: cannot apply to shapes {shapes}: {e}") from None
+    finally:
+        quiet.restore(token)
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     out = _wrap(data)
-    if graph.GRAD_ENABLED:
+    if graph.FAST or graph.is_grad_enabled():
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._op = op
-                out._parents = inputs
-                out._params = params
+                out.op = op
+                out.parents = inputs
+                out.op_args = op_args
+                out._epoch = versions.EPOCH
                 break
+    if op.view and np.may_share_memory(data, inputs[0].data):
+        out._version = inputs[0]._shared_version()
     return out
 
 
 def _operand(x, like: Tensor, name: str) -> Tensor:
     """Turn a number or array operand into a constant Tensor (numbers take ``like``'s dtype)."""
-    if type(x) is Tensor:
-        return x
-    if isinstance(x, numbers.Real) and not isinstance(x, np.ndarray):
-        return _wrap(np.asarray(x, dtype=like.data.dtype))
-    if isinstance(x, (np.ndarray, list, tuple, np.generic)):
-        return _wrap(as_array(x, name))
     if isinstance(x, Tensor):
         return x
+    if isinstance(x, numbers.Real) and not isinstance(x, np.ndarray):
+        dtype = like.data.dtype if like.data.dtype.kind == "f" else np.float64
+        return _wrap(np.asarray(x, dtype=dtype))
+    if isinstance(x, (np.ndarray, list, tuple, np.generic)):
+        return _wrap(as_array(x, name))
     raise TypeError(f"{name}: unsupported operand of type {type(x).__name__}; expected a Tensor, a number or an array")
 
 
-def _binary(op, a, b) -> Tensor:
+def binary(op, a, b) -> Tensor:
     if type(a) is not Tensor:
         a = _operand(a, b, op.name)
     elif type(b) is not Tensor:
         b = _operand(b, a, op.name)
+    if a.data.dtype.kind == "b":
+        a = a._float()
+    if b.data.dtype.kind == "b":
+        b = b._float()
     try:
         return apply(op, (a, b))
     except ValueError:
         if _broadcastable(a.data.shape, b.data.shape):
             raise
         raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def compare(ufunc, symbol, a, b) -> Tensor:
+    x = b.data if isinstance(b, Tensor) else b
+    try:
+        return _wrap(np.asarray(ufunc(a.data, x)))
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{symbol}: cannot compare a tensor of shape {a.shape} with {type(b).__name__} of shape {np.shape(x)}"
+        ) from None
 
 
 def _broadcastable(*shapes) -> bool:
@@ -381,11 +572,12 @@ def _broadcastable(*shapes) -> bool:
     return True
 
 
-def _matmul(a, b) -> Tensor:
+def matmul(a, b) -> Tensor:
     if type(a) is not Tensor:
         a = _operand(a, b, "matmul")
     elif type(b) is not Tensor:
         b = _operand(b, a, "matmul")
+    a, b = a._float(), b._float()
     sa, sb = a.data.shape, b.data.shape
     if not sa or not sb:
         raise ValueError(f"matmul: operands must have at least one dimension, got shapes {sa} and {sb}")
@@ -401,39 +593,10 @@ def _matmul(a, b) -> Tensor:
     return apply(ops.MATMUL, (a, b))
 
 
-def _axis(axis, ndim: int, name: str):
-    if axis is None:
-        return None
-    try:
-        axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-    except TypeError:
-        raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}") from None
-    normalized = []
-    for ax in axes:
-        if not isinstance(ax, numbers.Integral):
-            raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= ax < ndim:
-            raise ValueError(f"{name}: axis {ax} is out of range for a tensor with {ndim} dimensions")
-        normalized.append(int(ax) % ndim)
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f"{name}: axis {axis!r} repeats an axis")
-    return normalized[0] if isinstance(axis, numbers.Integral) else tuple(normalized)
+def _called(t: Tensor) -> str:
+    return f" ({t.label!r})" if t.label else ""
 
 
-def _index(index):
-    """Normalise an index: Tensors become integer arrays; say whether it is basic indexing."""
-    parts = index if isinstance(index, tuple) else (index,)
-    converted = []
-    basic = True
-    for part in parts:
-        if isinstance(part, Tensor):
-            part = part.data
-        if isinstance(part, (list, np.ndarray)):
-            part = np.asarray(part)
-            if part.dtype.kind == "f":
-                if not np.all(part == np.round(part)):
-                    raise IndexError("getitem: index arrays must hold integers")
-                part = part.astype(np.intp)
-            basic = False
-        converted.append(part)
-    return (tuple(converted) if isinstance(index, tuple) else converted[0]), basic
+def _show_index(index) -> str:
+    text = repr(index if len(index) != 1 else index[0])
+    return text if len(text) <= 80 else text[:77] + "..."

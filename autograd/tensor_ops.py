@@ -1,24 +1,35 @@
 """Tensor primitives: each declares its forward rule and one vector-Jacobian product per input.
 
-``forward(*arrays, **params)`` computes the result; ``vjps[i](g, out, *arrays, **params)`` is the
+``forward(*arrays, **op_args)`` computes the result; ``vjps[i](g, out, *arrays, **op_args)`` is the
 gradient with respect to input ``i`` given ``g = d root / d out``: a new array, or ``g`` itself or a
 view of it (never another array it was given, which the engine would then hand out as a ``.grad``).
 Only the products for inputs that need a gradient are evaluated. Results of broadcasting ops are
 summed back to each input's shape by ``unbroadcast``, so primitives may return the broadcast shape.
+
+Where a local derivative is zero because the output ignores that input there (relu left of its
+kink, ``x ** 0``, the non-maximal elements of a max), the product is written with ``np.where``, so
+an infinite or NaN gradient from above stops there instead of becoming ``0 * inf = NaN``, as in
+PyTorch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import versions
+
 TENSOR_OPS: dict = {}
 """Every tensor primitive by name, in declaration order."""
 
 
 class TensorOp:
-    """A tensor primitive: ``forward`` and a tuple of ``vjps``, one per input."""
+    """A tensor primitive: ``forward`` and a tuple of ``vjps``, one per input.
 
-    def __init__(self, name, forward, vjps, doc="", domain=(-2.0, 2.0)):
+    ``view``: the forward may return a view of its first input's memory (reshape, transpose, basic
+    indexing), so the two share a version counter.
+    """
+
+    def __init__(self, name, forward, vjps, doc="", domain=(-2.0, 2.0), view=False):
         if name in TENSOR_OPS:
             raise ValueError(f"tensor op {name!r} is already declared")
         self.name = name
@@ -26,6 +37,7 @@ class TensorOp:
         self.vjps = tuple(vjps)
         self.doc = doc
         self.domain = domain  # where the derivative is smooth: tools sample inputs from here
+        self.view = view
         TENSOR_OPS[name] = self
 
     def __repr__(self):
@@ -35,30 +47,62 @@ class TensorOp:
         return self.name
 
     @property
-    def arity(self) -> int:
-        return len(self.vjps)
+    def arity(self):
+        """The number of tensor inputs (``None`` for any number)."""
+        return len(self.vjps) if self.vjps else None
+
+    def vjps_for(self, n: int) -> tuple:
+        """The VJPs of a node with ``n`` tensor inputs."""
+        return self.vjps
 
     def parents(self, node):
-        return node._parents
+        return node.parents
 
     def label(self, node) -> str:
-        params = node._params
-        if not params:
+        op_args = node.op_args
+        if not op_args:
             return self.name
-        shown = ", ".join(f"{k}={_short(v)}" for k, v in params.items())
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in op_args.items())
         return f"{self.name}({shown})"
 
+    def input_grads(self, node) -> tuple:
+        """What ``node`` sends each parent given ``node.grad``: ``vjp`` summed back to the parent's shape,
+        or ``None`` for a parent that needs no gradient. ``backprop`` adds exactly these."""
+        g = node.grad
+        parents = node.parents
+        if g is None:
+            return (None,) * len(parents)
+        if node._epoch != versions.EPOCH:
+            versions.check_unchanged(node)
+        arrays = [p.data for p in parents]
+        op_args = node.op_args
+        out = node.data
+        sent = []
+        for vjp, parent in zip(self.vjps_for(len(parents)), parents):
+            if parent.requires_grad:
+                gi = vjp(g, out, *arrays, **op_args)
+                if gi.shape != parent.data.shape:
+                    gi = unbroadcast(gi, parent.data.shape)
+                sent.append(gi)
+            else:
+                sent.append(None)
+        return tuple(sent)
+
     def backprop(self, node):
+        """Add ``input_grads(node)`` into the parents' ``grad`` (the same loop inlined: it runs for every
+        node of every backward pass; a test checks the two agree)."""
         g = node.grad
         if g is None:
             return
-        parents = node._parents
+        if node._epoch != versions.EPOCH:
+            versions.check_unchanged(node)
+        parents = node.parents
         arrays = [p.data for p in parents]
-        params = node._params
+        op_args = node.op_args
         out = node.data
-        for vjp, parent in zip(self.vjps, parents):
+        for vjp, parent in zip(self.vjps_for(len(parents)), parents):
             if parent.requires_grad:
-                gi = vjp(g, out, *arrays, **params)
+                gi = vjp(g, out, *arrays, **op_args)
                 if gi.shape != parent.data.shape:
                     gi = unbroadcast(gi, parent.data.shape)
                 # a vjp returns a new array, g itself or a view of g: only the latter two are shared
@@ -105,23 +149,20 @@ def sigmoid(x):
     return np.reciprocal(e, out=e)
 
 
-def _log_where_positive(a):
-    """``ln a`` where ``a > 0``, 0 where ``a == 0``, NaN where ``a < 0``; no warnings."""
-    out = np.where(a == 0, 0.0, np.nan).astype(np.result_type(a, 1.0))
-    np.log(a, out=out, where=a > 0)
-    return out
-
-
 def _pow_base_vjp(g, out, a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return g * b * np.where(b == 0, 0.0, a ** (b - 1))
+    """``g b a^(b-1)``, exactly 0 where ``b = 0`` (the output ignores ``a`` there)."""
+    return np.where(b == 0, 0.0, g * (b * a ** (b - 1)))
+
+
+def _pow_exponent_vjp(g, out, a, b):
+    """``g a^b ln a``; 0 where ``a = 0 <= b`` (the limit), ``-inf g`` where ``a = 0 > b`` (PyTorch's rule)."""
+    return g * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
 
 
 def _pow_const_vjp(g, out, a, exponent):
     if exponent == 0:
-        return np.zeros_like(g * a)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return g * (exponent * a ** (exponent - 1))
+        return np.zeros(np.broadcast_shapes(g.shape, a.shape), dtype=np.result_type(g, a))
+    return g * (exponent * a ** (exponent - 1))
 
 
 def _expand(g, shape, axis, keepdims):
@@ -134,11 +175,11 @@ def _expand(g, shape, axis, keepdims):
 
 
 def _max_vjp(g, out, a, axis, keepdims):
-    """Ties share the gradient equally (as ``torch.amax``)."""
+    """Ties share the gradient equally (as ``torch.amax``); exactly 0 for the other elements."""
     peak = out if keepdims else _expand(out, a.shape, axis, False)
     mask = a == peak
     count = mask.sum(axis=axis, keepdims=True)
-    return _expand(g, a.shape, axis, keepdims) * mask / count
+    return np.where(mask, _expand(g, a.shape, axis, keepdims) / count, 0.0)
 
 
 def _matmul_a_vjp(g, out, a, b):
@@ -187,8 +228,8 @@ DIV = TensorOp(
 POW = TensorOp(
     "pow",
     np.power,
-    (_pow_base_vjp, lambda g, out, a, b: g * out * _log_where_positive(a)),
-    "a ** b; d/da = b a^(b-1), d/db = a^b ln a",
+    (_pow_base_vjp, _pow_exponent_vjp),
+    "a ** b; d/da = b a^(b-1) (0 where b = 0), d/db = a^b ln a (0 where a = 0 <= b)",
     domain=(0.5, 2.0),
 )
 POW_CONST = TensorOp(
@@ -221,9 +262,9 @@ def _sigmoid_vjp(g, out, a):
 SIGMOID = TensorOp("sigmoid", sigmoid, (_sigmoid_vjp,), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)")
 RELU = TensorOp(
     "relu",
-    lambda a: np.maximum(a, 0.0),
-    (lambda g, out, a: g * (a > 0),),
-    "max(0, a); d/da = 1 where a > 0, else 0",
+    lambda a: np.where(a > 0, a, np.where(np.isnan(a), a, 0.0)),
+    (lambda g, out, a: np.where(a > 0, g, 0.0),),
+    "max(0, a); d/da = 1 where a > 0, else 0 (0 at the kink)",
 )
 SQRT = TensorOp("sqrt", np.sqrt, (lambda g, out, a: g * 0.5 / out,), "sqrt a; d/da = 1 / (2 sqrt a)", domain=(0.2, 3.0))
 ABS = TensorOp("abs", np.abs, (lambda g, out, a: g * np.sign(a),), "|a|; d/da = sign(a)")
@@ -250,18 +291,90 @@ RESHAPE = TensorOp(
     lambda a, shape: np.reshape(a, shape),
     (lambda g, out, a, shape: np.reshape(g, a.shape),),
     "the same numbers in a new shape",
+    view=True,
 )
 TRANSPOSE = TensorOp(
     "transpose",
     lambda a, axes: np.transpose(a, axes),
     (lambda g, out, a, axes: np.transpose(g, None if axes is None else np.argsort(axes)),),
     "axes permuted; the gradient is permuted back",
+    view=True,
 )
 GETITEM = TensorOp(
     "getitem",
     lambda a, index, basic: a[index],
     (_getitem_vjp,),
     "a[index]; the gradient is scattered back, repeated indices adding up",
+    view=True,
+)
+BROADCAST_TO = TensorOp(
+    "broadcast_to",
+    lambda a, shape: np.broadcast_to(a, shape),
+    (lambda g, out, a, shape: unbroadcast(g, a.shape),),
+    "a repeated along new or size-1 axes; the gradient is summed back over them",
+    view=True,
+)
+
+
+def _concatenate(*arrays, axis):
+    return np.concatenate(arrays, axis=axis)
+
+
+def _concatenate_vjp(k):
+    def vjp(g, out, *arrays, axis):
+        start = sum(a.shape[axis] for a in arrays[:k])
+        index = [slice(None)] * g.ndim
+        index[axis] = slice(start, start + arrays[k].shape[axis])
+        return g[tuple(index)]
+
+    return vjp
+
+
+class NaryTensorOp(TensorOp):
+    """A primitive of any number of tensor inputs (concatenate, stack): the ``k``-th input's VJP
+    is ``vjp_for(k)``."""
+
+    def __init__(self, name, forward, vjp_for, doc=""):
+        super().__init__(name, forward, (), doc)
+        self.vjp_for = vjp_for
+        self.vjps_by_count = {}
+
+    def vjps_for(self, n: int) -> tuple:
+        vjps = self.vjps_by_count.get(n)
+        if vjps is None:
+            vjps = self.vjps_by_count[n] = tuple(self.vjp_for(k) for k in range(n))
+        return vjps
+
+
+CONCATENATE = NaryTensorOp(
+    "concatenate",
+    _concatenate,
+    _concatenate_vjp,
+    "the inputs joined along an existing axis; each input's gradient is its slice of g",
+)
+
+
+def _stack_vjp(k):
+    def vjp(g, out, *arrays, axis):
+        return np.take(g, k, axis=axis)
+
+    return vjp
+
+
+STACK = NaryTensorOp(
+    "stack",
+    lambda *arrays, axis: np.stack(arrays, axis=axis),
+    _stack_vjp,
+    "the inputs joined along a new axis; each input's gradient is its slice of g",
+)
+WHERE = TensorOp(
+    "where",
+    lambda a, b, condition: np.where(condition, a, b),
+    (
+        lambda g, out, a, b, condition: np.where(condition, g, 0.0),
+        lambda g, out, a, b, condition: np.where(condition, 0.0, g),
+    ),
+    "a where the condition holds, else b (condition a constant); d/da = 1 where it holds, d/db = 1 elsewhere",
 )
 
 

@@ -1,13 +1,19 @@
 """``Value``: one scalar (a Python float) in a computation graph.
 
-A drop-in for micrograd's ``Value``: the same operators, methods and numbers, and ``.data`` and
-``.grad`` that training loops read and write. Each node keeps the primitive that made it and its
-parents in argument order (``.op``, ``.parents``), and no closure: the chain rule lives in
-``scalar_ops``, the walk in ``graph``.
+A drop-in for micrograd's ``Value``: the same constructor (``Value(data, _children=(), _op='',
+label='')``), operators, methods and numbers; ``.data`` and ``.grad`` that training loops read and
+write; ``_prev`` (the set of parents), ``_op`` (the op's string: ``'+'``, ``'*'``, ``'**2'``,
+``'ReLU'``, ``'tanh'``, ...) and a callable ``_backward`` that applies this node's chain-rule step.
+An op added the micrograd way (``out = Value(f(x.data), (x,), 'f'); out._backward = step``) takes
+part in ``backward`` like any other.
+
+Each node keeps the primitive that made it and its parents in argument order (``.op``,
+``.parents``), and no closure: the chain rule lives in ``scalar_ops``, the walk in ``graph``.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 from . import graph
@@ -20,37 +26,71 @@ _new = object.__new__
 class Value:
     """A scalar node: ``data`` (float), ``grad`` (``d root / d self`` after ``backward``)."""
 
-    # _a and _b hold the parents (or, for a ConstantOp, the parent and the constant; for an
-    # NaryOp, the tuple of parents): two slots instead of a tuple keep a node near 100 bytes.
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b")
+    # _a and _b hold the parents (or, for a ConstantOp, the parent and the constant; for an NaryOp,
+    # the tuple of parents): two slots instead of a tuple keep a node near 100 bytes. _extra holds
+    # what few nodes need (a micrograd-style _backward closure), so the others pay one slot for it.
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_extra")
 
     GRAD_ZERO = 0.0
 
-    def __init__(self, data, label=""):
+    def __init__(self, data, _children=(), _op="", label=""):
+        if isinstance(_children, str) and not label:
+            label, _children = _children, ()  # Value(2.0, "x"): a label, as in earlier releases
         self.data = _as_float(data, "Value")
         self.grad = 0.0
         self.label = label
-        self._op = None
+        self.op = None
         self._a = None
         self._b = None
+        self._extra = None
+        if _children or _op:
+            children = tuple(_children)
+            for c in children:
+                if not isinstance(c, Value):
+                    raise TypeError(f"Value: _children must be Values, got {type(c).__name__}")
+            self.op = ops.MICROGRAD
+            self._a = children
+            self._b = str(_op)
 
     # ------------------------------------------------------------------ graph structure
 
     @property
-    def op(self):
-        """The primitive that made this node (a ``ScalarOp``), or ``None`` for a leaf."""
-        return self._op
-
-    @property
     def parents(self) -> tuple:
         """The inputs of the op that made this node, in argument order."""
-        op = self._op
+        op = self.op
         return () if op is None else op.parents(self)
 
     @property
-    def _prev(self) -> tuple:
-        # micrograd's name for the parents, read by its graph-drawing helpers
-        return self.parents
+    def _prev(self) -> set:
+        """micrograd's name for the parents: a set (so ``x * x`` has one)."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's string for the op that made this node (``''`` for a leaf)."""
+        op = self.op
+        return "" if op is None else op.micrograd_symbol(self)
+
+    @property
+    def _backward(self):
+        """This node's chain-rule step as a callable (micrograd's ``_backward``): it adds
+        ``self.grad * d self / d parent`` into each parent's ``grad``."""
+        op = self.op
+        if op is None:
+            return _nothing
+        if op is ops.MICROGRAD:
+            return self._extra or _nothing
+        return functools.partial(op.backprop, self)
+
+    @_backward.setter
+    def _backward(self, step):
+        if not callable(step):
+            raise TypeError(f"Value._backward must be callable, got {type(step).__name__}")
+        if self.op is not ops.MICROGRAD:
+            # a node made by a primitive becomes a micrograd-style node with the same parents and string
+            parents, symbol = self.parents, self._op
+            self.op, self._a, self._b = ops.MICROGRAD, parents, symbol
+        self._extra = step
 
     def accumulate_grad(self, g: float) -> None:
         self.grad += g
@@ -66,7 +106,7 @@ class Value:
     # ------------------------------------------------------------------ operators
 
     def __add__(self, other):
-        if type(other) is Value:
+        if type(other) is Value or isinstance(other, Value):
             return _binary(ops.ADD, self.data + other.data, self, other)
         c = _constant(other)
         if c is None:
@@ -74,7 +114,7 @@ class Value:
         return _with_constant(ops.ADD_CONST, self.data + c, self, c)
 
     def __mul__(self, other):
-        if type(other) is Value:
+        if type(other) is Value or isinstance(other, Value):
             return _binary(ops.MUL, self.data * other.data, self, other)
         c = _constant(other)
         if c is None:
@@ -82,7 +122,7 @@ class Value:
         return _with_constant(ops.MUL_CONST, self.data * c, self, c)
 
     def __pow__(self, other):
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _binary(ops.POW, ops.power(self.data, other.data), self, other)
         c = _constant(other)
         if c is None:
@@ -105,7 +145,7 @@ class Value:
         return self * other
 
     def __sub__(self, other):
-        if type(other) is not Value and _constant(other) is None:
+        if not isinstance(other, Value) and _constant(other) is None:
             return NotImplemented
         return self + (-other)
 
@@ -115,7 +155,10 @@ class Value:
         return (-self) + other
 
     def __truediv__(self, other):
-        if type(other) is not Value:
+        if isinstance(other, Value):
+            if other.data == 0:
+                raise ZeroDivisionError(f"/: division of {self.data!r} by a Value that is zero")
+        else:
             c = _constant(other)
             if c is None:
                 return NotImplemented
@@ -125,9 +168,28 @@ class Value:
         return self * other**-1
 
     def __rtruediv__(self, other):
-        if _constant(other) is None:
+        c = _constant(other)
+        if c is None:
             return NotImplemented
-        return other * self**-1
+        if self.data == 0:
+            raise ZeroDivisionError(f"/: division of {c!r} by a Value that is zero")
+        return c * self**-1
+
+    # Comparisons look at the data (a Value is not a number, but code such as max(values) or the
+    # derivative of relu under higher order compares them); equality stays identity, as micrograd.
+    def __lt__(self, other):
+        return self.data < _as_float(other, "<")
+
+    def __le__(self, other):
+        return self.data <= _as_float(other, "<=")
+
+    def __gt__(self, other):
+        return self.data > _as_float(other, ">")
+
+    def __ge__(self, other):
+        return self.data >= _as_float(other, ">=")
+
+    __hash__ = object.__hash__
 
     # ------------------------------------------------------------------ functions
 
@@ -141,20 +203,23 @@ class Value:
 
     def tanh(self):
         """``tanh x``; d/dx = 1 - tanh(x)^2."""
-        return _unary(ops.TANH, ops.math.tanh(self.data), self)
+        return _unary(ops.TANH, ops.tanh(self.data), self)
 
     def sigmoid(self):
         """``1 / (1 + e^-x)``, without overflow; d/dx = s (1 - s)."""
         return _unary(ops.SIGMOID, ops.sigmoid(self.data), self)
 
     def relu(self):
-        """``max(0, x)``; d/dx = 1 for x > 0, else 0."""
-        x = self.data
-        return _unary(ops.RELU, x if x > 0 else 0.0, self)
+        """``max(0, x)``; d/dx = 1 for x > 0, else 0 (NaN stays NaN, as PyTorch)."""
+        return _unary(ops.RELU, ops.relu(self.data), self)
 
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data}, grad={self.grad}{label})"
+
+
+def _nothing():
+    return None
 
 
 # ---------------------------------------------------------------------- node construction
@@ -166,12 +231,13 @@ def _binary(op, data, a, b):
     v.data = data
     v.grad = 0.0
     v.label = ""
-    if graph.GRAD_ENABLED:
-        v._op = op
+    v._extra = None
+    if graph.FAST or graph.is_grad_enabled():
+        v.op = op
         v._a = a
         v._b = b
     else:
-        v._op = v._a = v._b = None
+        v.op = v._a = v._b = None
     return v
 
 
@@ -181,15 +247,14 @@ def _unary(op, data, x):
 
 def _with_constant(op, data, x, c):
     v = _binary(op, data, x, c)
-    if v._op is None:
+    if v.op is None:
         v._b = None
     return v
 
 
 def nary(op, data, parents: tuple):
     """A node made by an n-ary primitive from ``parents`` (a tuple of Values)."""
-    v = _binary(op, data, parents, None)
-    return v
+    return _binary(op, data, parents, None)
 
 
 def _constant(x):

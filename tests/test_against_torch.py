@@ -7,7 +7,7 @@ import contextlib
 import numpy as np
 import pytest
 
-from autograd import Tensor, topological_order
+from autograd import Tensor, concatenate, stack, topological_order, where
 from autograd.tensor import apply
 from autograd.tensor_ops import TENSOR_OPS
 
@@ -145,6 +145,57 @@ def build_cases(torch):
                 [normal(4, 5)],
                 lambda x: x[1:, [3, 3, 0]],
                 lambda x: x[1:, [3, 3, 0]],
+            ),
+            ("getitem-tuple-inside", [normal(4, 3)], lambda x: x[:, (0, 0)], lambda x: x[:, [0, 0]]),
+            ("getitem-tuple-first", [normal(4, 3)], lambda x: x[(-2, 2),], lambda x: x[[-2, 2]]),
+            ("getitem-range", [normal(4, 3)], lambda x: x[range(3), 1], lambda x: x[list(range(3)), 1]),
+            (
+                "getitem-mask-tensor",
+                [normal(4, 3)],
+                lambda x: x[Tensor(np.array([True, False, True, True]))],
+                lambda x: x[torch.tensor([True, False, True, True])],
+            ),
+            (
+                "getitem-mask-2d",
+                [normal(4, 3)],
+                lambda x: x[np.arange(12).reshape(4, 3) % 5 == 0],
+                lambda x: x[torch.from_numpy(np.arange(12).reshape(4, 3) % 5 == 0)],
+            ),
+            (
+                "getitem-newaxis-ellipsis-negative-step",
+                [normal(3, 4, 2)],
+                lambda x: x[None, ..., ::-1][:, 1, [2, -2, 2]],
+                lambda x: x[None, ..., [1, 0]][:, 1, [2, -2, 2]],
+            ),
+        ],
+        "broadcast_to": [
+            (f"broadcast_to-{a}-{b}", [normal(*a)], lambda x, b=b: x.broadcast_to(b), lambda x, b=b: x.expand(*b))
+            for a, b in [((3,), (2, 3)), ((2, 1), (2, 4)), ((), (3, 2)), ((1, 3, 1), (2, 3, 4))]
+        ],
+        "concatenate": [
+            (
+                f"concatenate-axis={axis}",
+                [normal(2, 3), normal(*shape)],
+                lambda a, b, axis=axis: concatenate([a, b, a], axis=axis),
+                lambda a, b, axis=axis: torch.cat([a, b, a], dim=axis),
+            )
+            for axis, shape in [(0, (4, 3)), (1, (2, 1)), (-1, (2, 0))]
+        ],
+        "stack": [
+            (
+                f"stack-axis={axis}",
+                [normal(2, 3), normal(2, 3)],
+                lambda a, b, axis=axis: stack([a, b, a], axis=axis),
+                lambda a, b, axis=axis: torch.stack([a, b, a], dim=axis),
+            )
+            for axis in (0, 1, 2, -1)
+        ],
+        "where": [
+            (
+                "where-broadcast",
+                [normal(3, 4), normal(4)],
+                lambda a, b: where(np.arange(12).reshape(3, 4) % 3 == 0, a, b),
+                lambda a, b: torch.where(torch.from_numpy(np.arange(12).reshape(3, 4) % 3 == 0), a, b),
             ),
         ],
     }

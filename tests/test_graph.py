@@ -313,7 +313,7 @@ def test_no_grad_records_nothing():
 def test_no_grad_restores_the_flag_after_an_exception():
     with pytest.raises(ZeroDivisionError), no_grad():
         raise ZeroDivisionError("boom")
-    assert is_grad_enabled() and graph.GRAD_ENABLED is True
+    assert is_grad_enabled() and graph.FAST is True
 
 
 def test_no_grad_nests():
@@ -330,3 +330,79 @@ def test_tensors_without_requires_grad_record_nothing():
     assert not c.requires_grad and c.parents == ()
     with pytest.raises(RuntimeError, match="backward"):
         c.sum().backward()
+
+
+# ----------------------------------------------------------------------------- grad mode per thread
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+
+    from autograd import Tensor
+
+    inside = threading.Event()
+    release = threading.Event()
+    seen = {}
+
+    def worker():
+        with no_grad():
+            inside.set()
+            release.wait(5)
+            seen["worker"] = (Tensor([1.0], requires_grad=True) * 2).requires_grad
+
+    t = threading.Thread(target=worker)
+    t.start()
+    inside.wait(5)
+    # the worker is inside no_grad: this thread still records
+    seen["main"] = (Tensor([1.0], requires_grad=True) * 2).requires_grad
+    seen["main_enabled"] = is_grad_enabled()
+    release.set()
+    t.join(5)
+    assert seen == {"worker": False, "main": True, "main_enabled": True}
+    assert graph.FAST is True
+
+
+def test_overlapping_no_grad_blocks_in_two_threads_leave_recording_on():
+    import threading
+
+    from autograd import Value
+
+    barrier = threading.Barrier(2)
+
+    def worker(first):
+        with no_grad():
+            barrier.wait(5)
+            if first:
+                barrier.wait(5)  # leave after the other thread has left
+        if not first:
+            barrier.wait(5)
+
+    threads = [threading.Thread(target=worker, args=(k == 0,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    x = Value(3.0)
+    y = x * x
+    y.backward()
+    assert x.grad == 6.0 and is_grad_enabled() and graph.FAST
+
+
+def test_enable_grad_inside_no_grad_and_set_grad_enabled():
+    from autograd import Tensor, enable_grad, set_grad_enabled
+
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        assert not (x * 2).requires_grad
+        with enable_grad():
+            assert (x * 2).requires_grad
+        with set_grad_enabled(True):
+            assert is_grad_enabled()
+    with set_grad_enabled(False):
+        assert not is_grad_enabled()
+
+    @no_grad()
+    def f():
+        return (x * 2).requires_grad
+
+    assert f() is False and is_grad_enabled()

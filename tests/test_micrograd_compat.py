@@ -124,7 +124,7 @@ def test_prev_is_micrograds_name_for_the_parents():
     x, y = Value(1.0), Value(2.0)
     z = x * y
     assert set(z._prev) == {x, y}
-    assert x._prev == ()
+    assert x._prev == set()
 
 
 def test_grad_can_be_reset_with_an_int_like_micrograds_zero_grad():
@@ -194,3 +194,74 @@ def test_micrograds_mlp_trains_identically_with_our_value(monkeypatch):
         assert our_acc == their_acc
     np.testing.assert_allclose(our_params, their_params, rtol=1e-9, atol=1e-12)
     assert ours[-1][0] < ours[0][0]  # and it learns
+
+
+# ----------------------------------------------------------------------------- micrograd's node surface
+
+
+def test_op_strings_are_micrographs():
+    a, b = Value(2.0), Value(-3.0)
+    assert (a + b)._op == "+" and (a * b)._op == "*" and (a + 1)._op == "+" and (a * 2)._op == "*"
+    assert (a**2)._op == "**2" and (a**-1)._op == "**-1" and (a**0.5)._op == "**0.5"
+    assert a.relu()._op == "ReLU" and a.tanh()._op == "tanh" and a.exp()._op == "exp"
+    assert (-a)._op == "*" and (a - b)._op == "+" and (a / b)._op == "*" and a._op == ""
+    # micrograd's draw_dot builds node names this way
+    assert str(id(a + b)) + (a + b)._op
+
+
+def test_prev_is_a_set_and_parents_keep_argument_order():
+    x, y = Value(1.0), Value(2.0)
+    z = x * x
+    assert z._prev == {x} and z.parents == (x, x)
+    assert (x * y).parents == (x, y)
+
+
+def test_backward_by_hand_node_by_node_as_in_the_lecture():
+    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
+    e = a * b
+    d = e + c
+    f = Value(-2.0, label="f")
+    L = d * f
+    L.grad = 1.0
+    for node in (L, d, e):
+        node._backward()
+    a._backward()  # a leaf's step does nothing
+    assert (a.grad, b.grad, c.grad, f.grad) == (6.0, -4.0, -2.0, 4.0)
+
+
+def test_an_op_added_the_micrograd_way_backpropagates_through_the_walk():
+    x = Value(0.7, label="x")
+    out = Value(math.sin(x.data), (x,), "sin")
+
+    def step():
+        x.grad += math.cos(x.data) * out.grad
+
+    out._backward = step
+    assert out._op == "sin" and out._prev == {x} and out.parents == (x,)
+    y = out * 3 + x
+    y.backward()
+    assert x.grad == pytest.approx(3 * math.cos(0.7) + 1)
+    # tools see its local derivative through the closure, and the grads are left alone
+    assert out.op.local_derivatives(out) == pytest.approx((math.cos(0.7),))
+    assert x.grad == pytest.approx(3 * math.cos(0.7) + 1)
+
+
+def test_micrographs_constructor_and_labels():
+    a = Value(2.0, label="a")
+    b = Value(3.0, (), "", "b")
+    c = Value(1.0, "c")  # a label as the second argument, as earlier releases took it
+    assert (a.label, b.label, c.label) == ("a", "b", "c")
+    with pytest.raises(TypeError, match="_children must be Values"):
+        Value(1.0, (1.0,), "+")
+
+
+def test_subclasses_work_with_every_operator():
+    class Named(Value):
+        pass
+
+    a, b = Named(2.0), Value(3.0)
+    for z in (a + b, b + a, a * b, b * a, a - b, b - a, a / b, b / a, a**b, b**a, -a, a.relu(), 2 * a, a + 1):
+        assert isinstance(z, Value)
+    y = a * b + b**a
+    y.backward()
+    assert a.grad == pytest.approx(3.0 + 9.0 * math.log(3.0))

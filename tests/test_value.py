@@ -170,8 +170,10 @@ def test_zero_to_a_negative_power():
         Value(0.0) ** -1
     with pytest.raises(ZeroDivisionError, match=r"\*\*"):
         Value(0.0) ** Value(-2.0)
-    with pytest.raises(ZeroDivisionError, match=r"\*\*"):
+    with pytest.raises(ZeroDivisionError, match=r"^/: division of 1.0 by a Value that is zero"):
         1.0 / Value(0.0)
+    with pytest.raises(ZeroDivisionError, match=r"^/: division of 1.0 by a Value that is zero"):
+        Value(1.0) / Value(0.0)
 
 
 def test_negative_base_to_a_fractional_power():
@@ -201,3 +203,38 @@ def test_nothing_is_recorded_when_an_op_fails():
     with pytest.raises(ValueError):
         x.log()
     assert x.grad == 0.0 and x.parents == ()
+
+
+# ----------------------------------------------------------------------------- zero derivatives, NaN, overflow
+
+
+def test_relu_of_nan_is_nan_and_a_dead_relu_stops_an_infinite_gradient():
+    assert math.isnan(Value(float("nan")).relu().data)
+    x = Value(-1.0)
+    y = x.relu() ** 0.5  # d/dy at 0 is infinite
+    y.backward()
+    assert x.grad == 0.0
+
+
+def test_zero_exponent_stops_an_infinite_gradient():
+    x = Value(0.0)
+    z = Value(0.0)
+    y = (x**0) * (z**0.5)  # d/dz sqrt at 0 is infinite, and x**0 ignores x
+    y.backward()
+    assert x.grad == 0.0
+    a, b = Value(2.0), Value(0.0)
+    ((a**b) * Value(0.0) ** 0.5).backward()
+    assert a.grad == 0.0
+
+
+def test_a_huge_derivative_is_infinite_not_an_overflow_error():
+    x = Value(1e-200)
+    y = x**-1.5
+    y.backward()
+    assert x.grad == -math.inf
+    n = Value(-1e-100)
+    (n**-3.0).backward()  # -3 x^-4: negative infinity
+    assert n.grad == -math.inf
+    k = Value(-1e-150)
+    (k**-2.0).backward()  # -2 x^-3 with x < 0: positive infinity
+    assert k.grad == math.inf
