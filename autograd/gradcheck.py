@@ -9,12 +9,13 @@ the ``.grad`` of every leaf in the graph is left as it was.
 
 from __future__ import annotations
 
+import html
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .graph import no_grad, topological_order
+from .graph import enable_grad, no_grad, topological_order
 from .tensor import Tensor
 from .value import Value
 
@@ -66,16 +67,47 @@ class GradcheckResult:
         head += "passed" if self.passed else "FAILED"
         return "\n".join([head, *(str(c) for c in self.inputs)])
 
+    def _repr_html_(self) -> str:
+        """The table as HTML (Jupyter)."""
+        verdict = "passed" if self.passed else "FAILED"
+        color = "#1a7f37" if self.passed else "#cf222e"
+        rows = []
+        for c in self.inputs:
+            name = html.escape(c.label or f"input {c.index}")
+            a = c.analytic[c.worst] if c.shape else float(c.analytic)
+            n = c.numeric[c.worst] if c.shape else float(c.numeric)
+            ok = "ok" if c.passed else "<b style='color:#cf222e'>FAIL</b>"
+            rows.append(
+                f"<tr><td>{name}</td><td>{c.shape}</td><td>{c.max_abs_error:.3e}</td><td>{c.max_rel_error:.3e}</td>"
+                f"<td>{c.worst if c.shape else ''}</td><td>{a:.8e}</td><td>{n:.8e}</td><td>{ok}</td></tr>"
+            )
+        head = "".join(
+            f"<th>{h}</th>" for h in ("input", "shape", "max abs", "max rel", "worst", "engine", "numeric", "")
+        )
+        return (
+            f"<div><b>gradcheck</b> (eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g}): "
+            f"<b style='color:{color}'>{verdict}</b><table><tr>{head}</tr>{''.join(rows)}</table></div>"
+        )
 
-def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0) -> GradcheckResult:
+
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, order=1) -> GradcheckResult:
     """Compare ``backward`` gradients of ``fn(*inputs)`` with central differences.
 
     ``inputs`` are all Values or all Tensors (Tensors must ``requires_grad``); an element passes
     when ``|engine - numeric| <= atol + rtol * |numeric|``. Returns a ``GradcheckResult``; use
     ``assert gradcheck(...)`` in a test, or ``print`` it for the per-input table.
+
+    ``order=2`` checks second derivatives: the same comparison for ``h(x) = <grad L(x), u>`` with a
+    fixed random ``u``, where ``grad L`` comes from a backward pass with ``create_graph=True``, so
+    ``d h / d x`` is a Hessian-vector product from the engine against central differences of the
+    engine's own gradient.
     """
     if not inputs:
         raise ValueError("gradcheck: give at least one input")
+    if order not in (1, 2):
+        raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
+    if order == 2:
+        return gradcheck(_directional_gradient(fn, inputs, seed), *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
     if all(isinstance(x, Value) for x in inputs):
         kind = "value"
     elif all(isinstance(x, Tensor) for x in inputs):
@@ -106,6 +138,34 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0) -> GradcheckR
     for i, (x, a, n) in enumerate(zip(inputs, analytic, numeric)):
         result.inputs.append(_compare(i, x, a, n, atol, rtol))
     return result
+
+
+def _directional_gradient(fn, inputs, seed):
+    """``h(*xs) = sum_i <d L / d x_i, u_i>`` with the gradient recorded (L as in ``_analytic``)."""
+    from .differentiate import grad
+
+    rng = np.random.default_rng(seed + 1)
+    directions = [rng.standard_normal() if isinstance(x, Value) else rng.standard_normal(x.shape) for x in inputs]
+    weights = {}
+
+    def h(*xs):
+        with enable_grad():  # finite differences evaluate h inside no_grad: its inner gradient still needs a graph
+            return _h(*xs)
+
+    def _h(*xs):
+        out = fn(*xs)
+        if isinstance(out, Tensor) and out.size != 1:
+            w = weights.setdefault("w", np.random.default_rng(seed).standard_normal(out.shape))
+            out = (out * w).sum()
+        grads = grad(out, list(xs), create_graph=True, allow_unused=True)
+        # 0 * x keeps h a function of every input when the gradient is constant (a linear fn): d h = 0
+        total = sum(((x * 0.0).sum() if isinstance(x, Tensor) else x * 0.0) for x in xs)
+        for g, u in zip(grads, directions):
+            if g is not None:
+                total = total + ((g * u).sum() if isinstance(g, Tensor) else g * u)
+        return total
+
+    return h
 
 
 def _analytic(fn, inputs, kind, seed):

@@ -31,8 +31,9 @@ _lock = threading.Lock()
 _overrides = 0  # grad-mode blocks open in any thread
 
 FAST = True
-"""True while no thread has changed its grad mode: every thread records, and hot paths may skip the
-thread-local lookup. Read it as ``graph.FAST``; never assign it from outside this module."""
+"""True while no thread has changed its grad mode and no tracer is registered: every thread records,
+and node construction may skip the thread-local lookup and the tracers. Read it as ``graph.FAST``;
+never assign it from outside this module."""
 
 
 def is_grad_enabled() -> bool:
@@ -60,7 +61,7 @@ def set_grad_enabled(enabled: bool):
         _mode.enabled = previous
         with _lock:
             _overrides -= 1
-            FAST = _overrides == 0
+            _refresh()
 
 
 def no_grad():
@@ -79,8 +80,82 @@ def enable_grad():
     return set_grad_enabled(True)
 
 
+def _refresh() -> None:
+    global FAST
+    FAST = _overrides == 0 and not TRACERS
+
+
+TRACERS: list = []
+"""Functions ``tracer(node, op, inputs, op_args)`` called as each node is made, whether or not it is
+recorded (forward mode, anomaly mode, compilation): ``inputs`` are the op's inputs as given (Tensors;
+or Values and a Value op's constant), ``op_args`` a Tensor op's arguments (None for a Value). Use
+``add_tracer`` / ``remove_tracer``; while any is present ``FAST`` is False."""
+
+
+def add_tracer(tracer) -> None:
+    """Call ``tracer(node, op, inputs, op_args)`` for every node made from now on, in every thread."""
+    with _lock:
+        TRACERS.append(tracer)
+        _refresh()
+
+
+def remove_tracer(tracer) -> None:
+    with _lock:
+        TRACERS.remove(tracer)
+        _refresh()
+
+
+def trace(node, op, inputs, op_args=None) -> None:
+    """Tell the tracers about a new node (called by node construction when ``FAST`` is False)."""
+    for tracer in list(TRACERS):
+        tracer(node, op, inputs, op_args)
+
+
+HOOKS = 0
+"""How many gradient hooks are registered; while none, backward runs its plain loop."""
+
+STEP_CHECK = None
+"""``check(node)`` run before each node's chain-rule step (anomaly mode), or None."""
+
+
+class HookHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook (a second call does nothing)."""
+
+    def __init__(self, node, hook):
+        global HOOKS
+        self.node, self.hook = node, hook
+        with _lock:
+            HOOKS += 1
+
+    def remove(self) -> None:
+        global HOOKS
+        if self.node is not None:
+            self.node.remove_hook(self.hook)
+            self.node = None
+            with _lock:
+                HOOKS -= 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def remove_from(extra, hook) -> None:
+    """Take ``hook`` out of a node's hook list (kept in its ``extra`` mapping)."""
+    hooks = extra.get("hooks") if extra else None
+    if hooks and hook in hooks:
+        hooks.remove(hook)
+
+
+def set_step_check(check) -> None:
+    global STEP_CHECK
+    STEP_CHECK = check
+
+
 def topological_order(root) -> list:
-    """Every node reachable from ``root``, each listed after all of its parents.
+    """Every node reachable from ``root`` (a node, or a list of nodes), each listed after all of its parents.
 
     Nodes are hashed by identity (both node types keep ``object.__hash__``). Iterative
     depth-first search, so depth is limited by memory, not by Python's recursion
@@ -88,8 +163,8 @@ def topological_order(root) -> list:
     """
     order = []
     visited = set()
-    stack = [root]
-    done = [False]  # parallel to stack: True once that node's parents have been pushed
+    stack = list(reversed(root)) if isinstance(root, list) else [root]
+    done = [False] * len(stack)  # parallel to stack: True once that node's parents have been pushed
     push, pop, mark, unmark, seen = stack.append, stack.pop, done.append, done.pop, visited.add
     while stack:
         node = pop()
@@ -110,34 +185,81 @@ def topological_order(root) -> list:
     return order
 
 
-def backpropagate(root, seed, on_step=None) -> list:
+def backpropagate(root, seed, on_step=None, create_graph=False) -> list:
     """Apply the chain rule from ``root`` back to every leaf; return the topological order.
 
-    Gradients of intermediate nodes are reset at the start of each pass, so a second
-    ``backward`` over the same graph gives them that pass's gradient; leaf gradients
-    accumulate across passes until the user zeroes them (as in PyTorch).
+    ``root`` and ``seed`` may be lists (several outputs, each with its gradient). Gradients of
+    intermediate nodes are reset at the start of each pass, so a second ``backward`` over the same
+    graph gives them that pass's gradient; leaf gradients accumulate across passes until the user
+    zeroes them (as in PyTorch).
+
+    ``create_graph``: the chain rule is applied with recorded operations (``op.backprop_graph``),
+    so every gradient is itself a node that can be differentiated again.
 
     ``on_step(node)``, if given, is called once per node in the order the walk visits them
     (reversed topological order, the root first, leaves included): for a node made by an op,
-    right after ``op.backprop(node)`` has sent its gradient to its inputs; for a leaf, when
+    right after its chain-rule step has sent its gradient to its inputs; for a leaf, when
     the walk reaches it. Either way ``node.grad`` is complete at that point. The pictures of
     backward watch the real walk through it instead of replaying it.
+
+    Hooks (``register_hook``) run on a node's gradient when it is complete, before it is sent on;
+    on a leaf they see this pass's gradient, and what they return is what accumulates.
     """
-    order = topological_order(root)
+    roots = root if isinstance(root, list) else [root]
+    seeds = seed if isinstance(root, list) else [seed]
+    order = topological_order(roots)
     for node in order:
         if node.op is not None:
             node.grad = node.GRAD_ZERO
-    root.accumulate_grad(seed)
-    # Two loops, so the hot one pays nothing for the hook when there is none.
-    if on_step is None:
+    stashed = _stash_hooked_leaves(order) if HOOKS else None
+    for r, s in zip(roots, seeds):
+        r.accumulate_grad(s)
+    if on_step is None and not create_graph and not HOOKS and STEP_CHECK is None:
         for node in reversed(order):
             op = node.op
             if op is not None:
                 op.backprop(node)
-    else:
-        for node in reversed(order):
-            op = node.op
-            if op is not None:
+        return order
+    check = STEP_CHECK
+    for node in reversed(order):
+        op = node.op
+        if stashed is not None:
+            _run_hooks(node, stashed)
+        if op is not None:
+            if check is not None:
+                check(node)
+            if create_graph:
+                op.backprop_graph(node)
+            else:
                 op.backprop(node)
+        if on_step is not None:
             on_step(node)
     return order
+
+
+def _stash_hooked_leaves(order) -> dict:
+    """Leaves with hooks start this pass from zero; their earlier gradient is kept aside."""
+    stashed = {}
+    for node in order:
+        if node.op is None and node.hooks:
+            stashed[id(node)] = node.grad
+            node.grad = node.GRAD_ZERO
+    return stashed
+
+
+def _run_hooks(node, stashed) -> None:
+    hooks = node.hooks
+    if not hooks:
+        return
+    g = node.grad
+    if g is not None:
+        for hook in hooks:
+            replaced = hook(g)
+            if replaced is not None:
+                g = node.coerce_grad(replaced)
+    if node.op is None:
+        node.grad = stashed.pop(id(node), node.GRAD_ZERO)
+        if g is not None:
+            node.accumulate_grad(g)
+    else:
+        node.grad = g

@@ -44,6 +44,8 @@ UFUNCS = {
     "divide": lambda a, b: binary(ops.DIV, a, b),
     "power": _power,
     "matmul": matmul,
+    "maximum": tf.maximum,
+    "minimum": tf.minimum,
     "negative": lambda x: -tf.as_tensor(x, "negative"),
     "positive": lambda x: tf.as_tensor(x, "positive"),
     "square": lambda x: tf.as_tensor(x, "square") ** 2.0,

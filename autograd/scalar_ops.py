@@ -84,11 +84,23 @@ class ScalarOp:
         """micrograd's string for this op at ``node`` (``Value._op``)."""
         return self.micrograd
 
+    def backprop_graph(self, node):
+        """``backprop`` with recorded operations: ``derivatives`` runs on the node and its inputs as
+        Values, so each gradient sent is itself a node (``create_graph=True``)."""
+        g = node.grad
+        for parent, d in zip(self.parents(node), self.derivatives(node, *self.inputs(node))):
+            if d is not ZERO:
+                parent.accumulate_grad(d * g)
+
 
 class UnaryOp(ScalarOp):
     arity = 1
 
     def parents(self, node):
+        return (node._a,)
+
+    def inputs(self, node):
+        """The arguments ``derivatives`` takes after ``out``, as nodes (and constants)."""
         return (node._a,)
 
     def input_data(self, node):
@@ -106,6 +118,9 @@ class ConstantOp(ScalarOp):
 
     def parents(self, node):
         return (node._a,)
+
+    def inputs(self, node):
+        return (node._a, node._b)
 
     def input_data(self, node):
         return (node._a.data, node._b)
@@ -128,6 +143,9 @@ class BinaryOp(ScalarOp):
     arity = 2
 
     def parents(self, node):
+        return (node._a, node._b)
+
+    def inputs(self, node):
         return (node._a, node._b)
 
     def input_data(self, node):
@@ -171,6 +189,9 @@ class NaryOp(ScalarOp):
     def parents(self, node):
         return node._a
 
+    def inputs(self, node):
+        return node._a
+
     def input_data(self, node):
         return tuple(p.data for p in node._a)
 
@@ -203,9 +224,16 @@ class MicrogradOp(ScalarOp):
         return tuple(p.data for p in node._a)
 
     def backprop(self, node):
-        step = node._extra
+        step = (node._extra or {}).get("backward")
         if step is not None:
             step()
+
+    def backprop_graph(self, node):
+        raise RuntimeError(
+            f"backward(create_graph=True): the op {node._b!r} was declared the micrograd way, with a _backward "
+            f"closure on floats, so its derivative cannot be differentiated again; declare it with "
+            f"autograd.extend.scalar_op(name, forward, derivatives) instead"
+        )
 
     def local_derivatives(self, node):
         parents = node._a
@@ -253,16 +281,17 @@ def power(a: float, b: float) -> float:
 
 def power_rule(x: float, c: float) -> float:
     """``d/dx x**c = c * x**(c - 1)``; infinite where ``x = 0`` and ``c < 1``; ``ZERO`` for ``c = 0``."""
-    if c == 0:
+    if c == 0 or getattr(c, "data", None) == 0:
         return ZERO
     try:
         r = x ** (c - 1)
     except ZeroDivisionError:
-        return math.copysign(math.inf, c)
+        return math.copysign(math.inf, getattr(c, "data", c))
     except OverflowError:
         # |x| tiny and c - 1 negative: the power is infinite, with the sign of x^(c-1)
-        odd = x < 0 and float(c - 1).is_integer() and (c - 1) % 2 == 1
-        return math.copysign(math.inf, -c if odd else c)
+        xv, cv = getattr(x, "data", x), getattr(c, "data", c)
+        odd = xv < 0 and float(cv - 1).is_integer() and (cv - 1) % 2 == 1
+        return math.copysign(math.inf, -cv if odd else cv)
     if type(r) is complex:
         return math.nan
     return c * r
@@ -270,9 +299,10 @@ def power_rule(x: float, c: float) -> float:
 
 def exponent_rule(out: float, base: float) -> float:
     """``d/db a**b = a**b * log(a)``; 0 where ``a = 0`` (the limit from b > 0), NaN where ``a < 0``."""
-    if base > 0:
-        return out * math.log(base)
-    return 0.0 if base == 0 else math.nan
+    b = getattr(base, "data", base)  # a Value under create_graph
+    if b > 0:
+        return out * (math.log(base) if b is base else base.log())
+    return 0.0 if b == 0 else math.nan
 
 
 def relu(x: float) -> float:

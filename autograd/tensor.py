@@ -151,8 +151,13 @@ class Tensor:
     # ------------------------------------------------------------------ backward
 
     def accumulate_grad(self, g, shared=True) -> None:
-        """Add ``g`` to ``grad``. ``shared``: ``g`` may be another array's memory (not ours to keep)."""
+        """Add ``g`` to ``grad``. ``shared``: ``g`` may be another array's memory (not ours to keep).
+
+        A Tensor ``g`` (a gradient recorded under ``create_graph=True``) is added as a node."""
         if type(g) is not np.ndarray:
+            if isinstance(g, Tensor):
+                self.grad = g if self.grad is None else self.grad + g
+                return
             g = np.asarray(g)
             shared = False
         dtype = self.data.dtype
@@ -167,35 +172,79 @@ class Tensor:
             total = self.grad + g
             self.grad = total if type(total) is np.ndarray else np.asarray(total)
 
-    def backward(self, gradient=None, retain_graph=None) -> None:
+    def backward(self, gradient=None, retain_graph=None, create_graph=False) -> None:
         """Fill ``.grad`` of every tensor behind this one with ``d self / d tensor``.
 
         ``gradient`` is ``d L / d self`` for some later scalar ``L``; it may be left out only for a
         single-element tensor (it is then 1). Leaf gradients add up over calls until zeroed. The
         graph is always kept (``retain_graph`` is accepted for PyTorch code and ignored).
+        ``create_graph=True`` records the backward pass too: each ``.grad`` is then a Tensor in a
+        graph of its own, which can be differentiated again (second derivatives, Hessian-vector
+        products, gradient penalties).
         """
+        seed = self.seed_gradient(gradient, "backward", create_graph)
+        run_backward([self], [seed], create_graph)
+
+    def seed_gradient(self, gradient, where: str, create_graph: bool = False):
+        """``d L / d self`` to start backward from: ``gradient``, or 1 for a single-element tensor."""
         if not self.requires_grad:
             raise RuntimeError(
-                "backward: this tensor does not require grad and has no graph; create the leaves "
+                f"{where}: this tensor does not require grad and has no graph; create the leaves "
                 "with Tensor(..., requires_grad=True) (and not inside no_grad())"
             )
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward: gradient can be left out only for a single-element tensor, this one has "
+                    f"{where}: gradient can be left out only for a single-element tensor, this one has "
                     f"shape {self.shape}; pass gradient= an array of shape {self.shape}"
                 )
             seed = np.ones_like(self.data)
+        elif create_graph and isinstance(gradient, Tensor):
+            if gradient.shape != self.shape:
+                raise ValueError(f"{where}: gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
+            return gradient
         else:
-            seed = as_array(gradient.data if isinstance(gradient, Tensor) else gradient, "backward: gradient")
+            seed = as_array(gradient.data if isinstance(gradient, Tensor) else gradient, f"{where}: gradient")
             if seed.shape != self.shape:
-                raise ValueError(f"backward: gradient has shape {seed.shape} but the tensor has shape {self.shape}")
+                raise ValueError(f"{where}: gradient has shape {seed.shape} but the tensor has shape {self.shape}")
             seed = seed.astype(self.dtype, copy=True)
-        token = quiet.silence()
-        try:
-            backpropagate(self, seed)
-        finally:
-            quiet.restore(token)
+        return _wrap(seed) if create_graph else seed
+
+    # ------------------------------------------------------------------ hooks
+
+    @property
+    def hooks(self) -> tuple:
+        """The functions registered with ``register_hook``, in order."""
+        extra = self._extra
+        return tuple(extra.get("hooks", ())) if extra else ()
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is complete in a backward pass; a value it
+        returns replaces the gradient (as PyTorch). Returns a handle whose ``remove()`` unregisters it."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient reaches it")
+        if self._extra is None:
+            self._extra = {}
+        self._extra.setdefault("hooks", []).append(hook)
+        return graph.HookHandle(self, hook)
+
+    def remove_hook(self, hook) -> None:
+        """Unregister ``hook`` (what the handle's ``remove()`` does)."""
+        graph.remove_from(self._extra, hook)
+
+    def retain_grad(self) -> None:
+        """Accepted for PyTorch code: every tensor in the graph keeps its gradient here anyway."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+
+    def coerce_grad(self, g):
+        """A hook's returned gradient in this tensor's form: an array of its shape (or a Tensor)."""
+        data = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=self.data.dtype)
+        if data.shape != self.shape:
+            raise ValueError(f"hook: returned a gradient of shape {data.shape} for a tensor of shape {self.shape}")
+        return g if isinstance(g, Tensor) and isinstance(self.grad, Tensor) else np.array(data, dtype=self.dtype)
 
     # ------------------------------------------------------------------ arithmetic
 
@@ -318,6 +367,20 @@ class Tensor:
         return cell
 
     # ------------------------------------------------------------------ comparisons (no gradient)
+
+    def __and__(self, other):
+        return compare(np.logical_and, "&", self, other)
+
+    def __or__(self, other):
+        return compare(np.logical_or, "|", self, other)
+
+    def __xor__(self, other):
+        return compare(np.logical_xor, "^", self, other)
+
+    def __invert__(self):
+        if self.data.dtype.kind != "b":
+            raise TypeError(f"~: only a boolean tensor can be inverted, this one has dtype {self.dtype}")
+        return _wrap(~self.data)
 
     def __eq__(self, other):
         return compare(np.equal, "==", self, other)
@@ -522,7 +585,38 @@ def apply(op, inputs: tuple, **op_args) -> Tensor:
                 break
     if op.view and np.may_share_memory(data, inputs[0].data):
         out._version = inputs[0]._shared_version()
+    if not graph.FAST and graph.TRACERS:
+        graph.trace(out, op, inputs, op_args)
     return out
+
+
+def apply_to(op, inputs, op_args) -> Tensor:
+    """``apply`` with arrays and numbers among ``inputs`` taken as constants."""
+    tensors = []
+    like = next((x for x in inputs if isinstance(x, Tensor)), None)
+    if like is None:
+        return op.forward(*[np.asarray(x) for x in inputs], **op_args)
+    for x in inputs:
+        if isinstance(x, Tensor):
+            tensors.append(x)
+        elif isinstance(x, np.ndarray):
+            tensors.append(_wrap(x))
+        else:
+            tensors.append(_operand(x, like, op.name))
+    return apply(op, tuple(tensors), **op_args)
+
+
+def run_backward(roots: list, seeds: list, create_graph: bool) -> list:
+    """The graph walk from ``roots`` with numpy's floating-point warnings off; with ``create_graph``,
+    recording (even inside ``no_grad``)."""
+    token = quiet.silence()
+    try:
+        if create_graph:
+            with graph.enable_grad():
+                return backpropagate(roots, seeds, create_graph=True)
+        return backpropagate(roots, seeds)
+    finally:
+        quiet.restore(token)
 
 
 def _operand(x, like: Tensor, name: str) -> Tensor:

@@ -1,4 +1,5 @@
-"""Free functions of Tensors that are not methods: ``concatenate``, ``stack``, ``where``."""
+"""Free functions of Tensors that are not methods: ``concatenate``, ``stack``, ``where``,
+``maximum``, ``minimum``."""
 
 from __future__ import annotations
 
@@ -69,6 +70,26 @@ def where(condition, x, y) -> Tensor:
             f"where: condition {cond.shape}, x {x.shape} and y {y.shape} cannot be broadcast together"
         ) from None
     return apply(ops.WHERE, (x, y), condition=cond)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise ``max(a, b)`` (broadcast); the gradient goes to the larger, split equally on ties."""
+    a, b = _operands(a, b)
+    return _broadcasting(ops.MAXIMUM, a, b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise ``min(a, b)`` (broadcast); the gradient goes to the smaller, split equally on ties."""
+    a, b = _operands(a, b)
+    return _broadcasting(ops.MINIMUM, a, b)
+
+
+def _broadcasting(op, a, b):
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+    return apply(op, (a, b))
 
 
 def _operands(x, y):

@@ -22,15 +22,28 @@ TENSOR_OPS: dict = {}
 """Every tensor primitive by name, in declaration order."""
 
 
+ELEMENTWISE = "elementwise"
+"""``jvp=ELEMENTWISE``: the Jacobian is diagonal (an elementwise op), so the VJP, applied to the
+tangent instead of the cotangent, is the JVP: ``sum_i vjp_i(t_i)``."""
+
+LINEAR = "linear"
+"""``jvp=LINEAR``: the op is linear in its inputs together, so its JVP is its forward applied to
+the tangents (zeros for inputs without one)."""
+
+
 class TensorOp:
-    """A tensor primitive: ``forward`` and a tuple of ``vjps``, one per input.
+    """A tensor primitive: ``forward``, a tuple of ``vjps`` (one per input) and its ``jvp`` rule.
+
+    ``jvp`` is ``ELEMENTWISE``, ``LINEAR``, a function ``jvp(tangents, out, *arrays, **op_args)``
+    (``tangents[i]`` is None for an input without one), or None: the JVP is then assembled from
+    the VJPs, one per output element (exact, and fine for the scalar outputs of losses).
 
     ``view``: the forward may return a view of its first input's memory (reshape, transpose, basic
     indexing), so the two share a version counter.
     """
 
-    def __init__(self, name, forward, vjps, doc="", domain=(-2.0, 2.0), view=False):
-        if name in TENSOR_OPS:
+    def __init__(self, name, forward, vjps, doc="", domain=(-2.0, 2.0), view=False, jvp=None, register=True):
+        if register and name in TENSOR_OPS:
             raise ValueError(f"tensor op {name!r} is already declared")
         self.name = name
         self.forward = forward
@@ -38,7 +51,9 @@ class TensorOp:
         self.doc = doc
         self.domain = domain  # where the derivative is smooth: tools sample inputs from here
         self.view = view
-        TENSOR_OPS[name] = self
+        self.jvp = jvp
+        if register:
+            TENSOR_OPS[name] = self
 
     def __repr__(self):
         return f"<tensor op {self.name}>"
@@ -54,6 +69,48 @@ class TensorOp:
     def vjps_for(self, n: int) -> tuple:
         """The VJPs of a node with ``n`` tensor inputs."""
         return self.vjps
+
+    def tangent(self, tangents, out, arrays, op_args):
+        """Forward mode: ``d out`` for input tangents ``tangents`` (None where an input has none)."""
+        rule = self.jvp
+        if rule is ELEMENTWISE:
+            total = None
+            for vjp, t in zip(self.vjps_for(len(arrays)), tangents):
+                if t is not None:
+                    c = vjp(t, out, *arrays, **op_args)
+                    total = c if total is None else total + c
+            return np.array(np.broadcast_to(total, out.shape), dtype=out.dtype)
+        if rule is LINEAR:
+            filled = [np.zeros(a.shape, dtype=out.dtype) if t is None else t for a, t in zip(arrays, tangents)]
+            return np.array(self.forward(*filled, **op_args), dtype=out.dtype)
+        if rule is not None:
+            return np.asarray(rule(tangents, out, *arrays, **op_args), dtype=out.dtype)
+        return self.tangent_from_vjps(tangents, out, arrays, op_args)
+
+    def tangent_from_vjps(self, tangents, out, arrays, op_args):
+        """``J t`` without a JVP rule: element k of the result is ``sum_i <vjp_i(e_k), t_i>``."""
+        result = np.zeros(out.shape, dtype=out.dtype)
+        vjps = self.vjps_for(len(arrays))
+        for k in np.ndindex(out.shape):
+            e = np.zeros(out.shape, dtype=out.dtype)
+            e[k] = 1.0
+            for vjp, a, t in zip(vjps, arrays, tangents):
+                if t is not None:
+                    result[k] += np.sum(unbroadcast(np.asarray(vjp(e, out, *arrays, **op_args)), a.shape) * t)
+        return result
+
+    def __call__(self, *inputs, **op_args):
+        """The op on arrays (its forward: no graph) or, when an input is a Tensor, as a recorded node.
+
+        This is how a VJP written once runs both ways: on arrays in an ordinary backward pass, on
+        Tensors (recording the backward pass itself) under ``create_graph=True``.
+        """
+        for x in inputs:
+            if type(x) is not np.ndarray:
+                from .tensor import apply_to
+
+                return apply_to(self, inputs, op_args)
+        return self.forward(*inputs, **op_args)
 
     def parents(self, node):
         return node.parents
@@ -87,6 +144,23 @@ class TensorOp:
             else:
                 sent.append(None)
         return tuple(sent)
+
+    def backprop_graph(self, node):
+        """``backprop`` with recorded operations: the VJPs run on the node and its parents as Tensors,
+        so each gradient sent is itself a node (``create_graph=True``)."""
+        g = node.grad
+        if g is None:
+            return
+        if node._epoch != versions.EPOCH:
+            versions.check_unchanged(node)
+        parents = node.parents
+        op_args = node.op_args
+        for vjp, parent in zip(self.vjps_for(len(parents)), parents):
+            if parent.requires_grad:
+                gi = vjp(g, node, *parents, **op_args)
+                if gi.shape != parent.data.shape:
+                    gi = unbroadcast(gi, parent.data.shape)
+                parent.accumulate_grad(gi)
 
     def backprop(self, node):
         """Add ``input_grads(node)`` into the parents' ``grad`` (the same loop inlined: it runs for every
@@ -182,6 +256,24 @@ def _max_vjp(g, out, a, axis, keepdims):
     return np.where(mask, _expand(g, a.shape, axis, keepdims) / count, 0.0)
 
 
+def _max_jvp(tangents, out, a, axis, keepdims):
+    """The tangents of the maximal elements, averaged over ties."""
+    (t,) = tangents
+    weights = _max_vjp(np.ones(out.shape, dtype=out.dtype), out, a, axis, keepdims)
+    return np.sum(weights * t, axis=axis, keepdims=keepdims)
+
+
+def _matmul_jvp(tangents, out, a, b):
+    """``ta @ b + a @ tb`` (the product rule)."""
+    ta, tb = tangents
+    result = np.zeros(out.shape, dtype=out.dtype)
+    if ta is not None:
+        result = result + np.matmul(ta, b)
+    if tb is not None:
+        result = result + np.matmul(a, tb)
+    return result
+
+
 def _matmul_a_vjp(g, out, a, b):
     if b.ndim == 1:
         if a.ndim == 1:
@@ -202,8 +294,8 @@ def _matmul_b_vjp(g, out, a, b):
     return a.swapaxes(-1, -2) @ g
 
 
-def _getitem_vjp(g, out, a, index, basic):
-    grad = np.zeros(a.shape, dtype=g.dtype)
+def _scatter(g, shape, index, basic):
+    grad = np.zeros(shape, dtype=g.dtype)
     if basic:
         grad[index] = g
     else:
@@ -213,10 +305,14 @@ def _getitem_vjp(g, out, a, index, basic):
 
 # ----------------------------------------------------------------------------- the table
 
-ADD = TensorOp("add", np.add, (lambda g, out, a, b: g, lambda g, out, a, b: g), "a + b")
-SUB = TensorOp("sub", np.subtract, (lambda g, out, a, b: g, lambda g, out, a, b: -g), "a - b")
+ADD = TensorOp("add", np.add, (lambda g, out, a, b: g, lambda g, out, a, b: g), "a + b", jvp=ELEMENTWISE)
+SUB = TensorOp("sub", np.subtract, (lambda g, out, a, b: g, lambda g, out, a, b: -g), "a - b", jvp=ELEMENTWISE)
 MUL = TensorOp(
-    "mul", np.multiply, (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a), "a * b; d/da = b, d/db = a"
+    "mul",
+    np.multiply,
+    (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
+    "a * b; d/da = b, d/db = a",
+    jvp=ELEMENTWISE,
 )
 DIV = TensorOp(
     "div",
@@ -224,6 +320,7 @@ DIV = TensorOp(
     (lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b),
     "a / b; d/da = 1/b, d/db = -a/b^2",
     domain=(0.5, 2.0),
+    jvp=ELEMENTWISE,
 )
 POW = TensorOp(
     "pow",
@@ -231,6 +328,7 @@ POW = TensorOp(
     (_pow_base_vjp, _pow_exponent_vjp),
     "a ** b; d/da = b a^(b-1) (0 where b = 0), d/db = a^b ln a (0 where a = 0 <= b)",
     domain=(0.5, 2.0),
+    jvp=ELEMENTWISE,
 )
 POW_CONST = TensorOp(
     "pow_const",
@@ -238,17 +336,21 @@ POW_CONST = TensorOp(
     (_pow_const_vjp,),
     "a ** c for a number c; d/da = c a^(c-1)",
     domain=(0.5, 2.0),
+    jvp=ELEMENTWISE,
 )
-NEG = TensorOp("neg", np.negative, (lambda g, out, a: -g,), "-a")
+NEG = TensorOp("neg", np.negative, (lambda g, out, a: -g,), "-a", jvp=ELEMENTWISE)
 MATMUL = TensorOp(
     "matmul",
     np.matmul,
     (_matmul_a_vjp, _matmul_b_vjp),
     "a @ b, 1-D, 2-D and batched as numpy; d/da = g b^T, d/db = a^T g",
+    jvp=_matmul_jvp,
 )
-EXP = TensorOp("exp", np.exp, (lambda g, out, a: g * out,), "e^a; d/da = e^a")
-LOG = TensorOp("log", np.log, (lambda g, out, a: g / a,), "ln a; d/da = 1/a", domain=(0.2, 3.0))
-TANH = TensorOp("tanh", np.tanh, (lambda g, out, a: g * (1.0 - out * out),), "d/da tanh a = 1 - tanh(a)^2")
+EXP = TensorOp("exp", np.exp, (lambda g, out, a: g * out,), "e^a; d/da = e^a", jvp=ELEMENTWISE)
+LOG = TensorOp("log", np.log, (lambda g, out, a: g / a,), "ln a; d/da = 1/a", domain=(0.2, 3.0), jvp=ELEMENTWISE)
+TANH = TensorOp(
+    "tanh", np.tanh, (lambda g, out, a: g * (1.0 - out * out),), "d/da tanh a = 1 - tanh(a)^2", jvp=ELEMENTWISE
+)
 
 
 def _sigmoid_vjp(g, out, a):
@@ -259,32 +361,43 @@ def _sigmoid_vjp(g, out, a):
     return r
 
 
-SIGMOID = TensorOp("sigmoid", sigmoid, (_sigmoid_vjp,), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)")
+SIGMOID = TensorOp("sigmoid", sigmoid, (_sigmoid_vjp,), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)", jvp=ELEMENTWISE)
 RELU = TensorOp(
     "relu",
     lambda a: np.where(a > 0, a, np.where(np.isnan(a), a, 0.0)),
     (lambda g, out, a: np.where(a > 0, g, 0.0),),
     "max(0, a); d/da = 1 where a > 0, else 0 (0 at the kink)",
+    jvp=ELEMENTWISE,
 )
-SQRT = TensorOp("sqrt", np.sqrt, (lambda g, out, a: g * 0.5 / out,), "sqrt a; d/da = 1 / (2 sqrt a)", domain=(0.2, 3.0))
-ABS = TensorOp("abs", np.abs, (lambda g, out, a: g * np.sign(a),), "|a|; d/da = sign(a)")
+SQRT = TensorOp(
+    "sqrt",
+    np.sqrt,
+    (lambda g, out, a: g * 0.5 / out,),
+    "sqrt a; d/da = 1 / (2 sqrt a)",
+    domain=(0.2, 3.0),
+    jvp=ELEMENTWISE,
+)
+ABS = TensorOp("abs", np.abs, (lambda g, out, a: g * np.sign(a),), "|a|; d/da = sign(a)", jvp=ELEMENTWISE)
 SUM = TensorOp(
     "sum",
     lambda a, axis, keepdims: np.sum(a, axis=axis, keepdims=keepdims),
     (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims),),
     "sum over axis; the gradient is g copied along the summed axes",
+    jvp=LINEAR,
 )
 MEAN = TensorOp(
     "mean",
     lambda a, axis, keepdims: np.mean(a, axis=axis, keepdims=keepdims),
     (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims) * (out.size / a.size if a.size else 0.0),),
     "mean over axis; the gradient is g / n copied along the averaged axes",
+    jvp=LINEAR,
 )
 MAX = TensorOp(
     "max",
     lambda a, axis, keepdims: np.max(a, axis=axis, keepdims=keepdims),
     (_max_vjp,),
     "max over axis; the gradient goes to the maximal elements, split equally among ties",
+    jvp=_max_jvp,
 )
 RESHAPE = TensorOp(
     "reshape",
@@ -292,6 +405,7 @@ RESHAPE = TensorOp(
     (lambda g, out, a, shape: np.reshape(g, a.shape),),
     "the same numbers in a new shape",
     view=True,
+    jvp=LINEAR,
 )
 TRANSPOSE = TensorOp(
     "transpose",
@@ -299,13 +413,22 @@ TRANSPOSE = TensorOp(
     (lambda g, out, a, axes: np.transpose(g, None if axes is None else np.argsort(axes)),),
     "axes permuted; the gradient is permuted back",
     view=True,
+    jvp=LINEAR,
 )
 GETITEM = TensorOp(
     "getitem",
     lambda a, index, basic: a[index],
-    (_getitem_vjp,),
+    (lambda g, out, a, index, basic: SCATTER(g, shape=a.shape, index=index, basic=basic),),
     "a[index]; the gradient is scattered back, repeated indices adding up",
     view=True,
+    jvp=LINEAR,
+)
+SCATTER = TensorOp(
+    "scatter",
+    _scatter,
+    (lambda g, out, a, shape, index, basic: GETITEM(g, index=index, basic=basic),),
+    "zeros of `shape` with a added at [index] (repeated indices add up): the transpose of getitem",
+    jvp=LINEAR,
 )
 BROADCAST_TO = TensorOp(
     "broadcast_to",
@@ -313,6 +436,7 @@ BROADCAST_TO = TensorOp(
     (lambda g, out, a, shape: unbroadcast(g, a.shape),),
     "a repeated along new or size-1 axes; the gradient is summed back over them",
     view=True,
+    jvp=LINEAR,
 )
 
 
@@ -335,7 +459,7 @@ class NaryTensorOp(TensorOp):
     is ``vjp_for(k)``."""
 
     def __init__(self, name, forward, vjp_for, doc=""):
-        super().__init__(name, forward, (), doc)
+        super().__init__(name, forward, (), doc, jvp=LINEAR)
         self.vjp_for = vjp_for
         self.vjps_by_count = {}
 
@@ -356,7 +480,7 @@ CONCATENATE = NaryTensorOp(
 
 def _stack_vjp(k):
     def vjp(g, out, *arrays, axis):
-        return np.take(g, k, axis=axis)
+        return g[(slice(None),) * axis + (k,)]
 
     return vjp
 
@@ -375,6 +499,28 @@ WHERE = TensorOp(
         lambda g, out, a, b, condition: np.where(condition, 0.0, g),
     ),
     "a where the condition holds, else b (condition a constant); d/da = 1 where it holds, d/db = 1 elsewhere",
+    jvp=ELEMENTWISE,
+)
+
+
+def _maximum_vjp(g, out, a, b):
+    """``g`` where ``a > b``, half of it where they tie (as PyTorch), 0 where ``a < b``."""
+    return np.where(a > b, g, np.where(a == b, g * 0.5, 0.0))
+
+
+MAXIMUM = TensorOp(
+    "maximum",
+    np.maximum,
+    (_maximum_vjp, lambda g, out, a, b: _maximum_vjp(g, out, b, a)),
+    "elementwise max(a, b); d/da = 1 where a > b, 1/2 where a = b, else 0",
+    jvp=ELEMENTWISE,
+)
+MINIMUM = TensorOp(
+    "minimum",
+    np.minimum,
+    (lambda g, out, a, b: _maximum_vjp(g, out, b, a), _maximum_vjp),
+    "elementwise min(a, b); d/da = 1 where a < b, 1/2 where a = b, else 0",
+    jvp=ELEMENTWISE,
 )
 
 
@@ -428,7 +574,7 @@ def _bce_logits_forward(z, y, reduction):
 
 
 def _bce_logits_z_vjp(g, out, z, y, reduction):
-    return _reduced_grad(g, sigmoid(z) - y, reduction)
+    return _reduced_grad(g, SIGMOID(z) - y, reduction)
 
 
 def _log_softmax(z):
@@ -441,8 +587,9 @@ def _cross_entropy_forward(z, labels, reduction):
 
 
 def _cross_entropy_vjp(g, out, z, labels, reduction):
-    d = np.exp(_log_softmax(z))
-    d[np.arange(len(labels)), labels] -= 1.0
+    onehot = np.zeros(z.shape, dtype=z.dtype)
+    onehot[np.arange(len(labels)), labels] = 1.0
+    d = np.exp(_log_softmax(z)) - onehot
     if reduction == "none":
         return d * g[:, None]
     return d * (g / len(labels) if reduction == "mean" else g)

@@ -27,8 +27,9 @@ class Value:
     """A scalar node: ``data`` (float), ``grad`` (``d root / d self`` after ``backward``)."""
 
     # _a and _b hold the parents (or, for a ConstantOp, the parent and the constant; for an NaryOp,
-    # the tuple of parents): two slots instead of a tuple keep a node near 100 bytes. _extra holds
-    # what few nodes need (a micrograd-style _backward closure), so the others pay one slot for it.
+    # the tuple of parents): two slots instead of a tuple keep a node near 100 bytes. _extra is None
+    # or a dict of what few nodes need (a micrograd-style "backward" closure, "hooks"), so the others
+    # pay one slot for it.
     __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_extra")
 
     GRAD_ZERO = 0.0
@@ -79,7 +80,7 @@ class Value:
         if op is None:
             return _nothing
         if op is ops.MICROGRAD:
-            return self._extra or _nothing
+            return (self._extra or {}).get("backward") or _nothing
         return functools.partial(op.backprop, self)
 
     @_backward.setter
@@ -90,18 +91,58 @@ class Value:
             # a node made by a primitive becomes a micrograd-style node with the same parents and string
             parents, symbol = self.parents, self._op
             self.op, self._a, self._b = ops.MICROGRAD, parents, symbol
-        self._extra = step
+        if self._extra is None:
+            self._extra = {}
+        self._extra["backward"] = step
 
-    def accumulate_grad(self, g: float) -> None:
-        self.grad += g
+    def accumulate_grad(self, g) -> None:
+        grad = self.grad
+        if type(grad) is float and grad == 0.0 and isinstance(g, Value):
+            self.grad = g  # a recorded gradient (create_graph): no "0 +" node in front of it
+        else:
+            self.grad = grad + g
 
-    def backward(self) -> None:
+    def backward(self, create_graph=False) -> None:
         """Fill ``.grad`` of every node behind this one with ``d self / d node``.
 
         Leaf gradients add up over calls until reset (``p.grad = 0``); intermediate nodes get
-        this pass's gradient.
+        this pass's gradient. ``create_graph=True`` records the backward pass: each ``.grad`` is then
+        a Value in a graph of its own, so ``x.grad.backward()`` gives second derivatives.
         """
-        backpropagate(self, 1.0)
+        if create_graph:
+            with graph.enable_grad():
+                backpropagate(self, 1.0, create_graph=True)
+        else:
+            backpropagate(self, 1.0)
+
+    # ------------------------------------------------------------------ hooks
+
+    @property
+    def hooks(self) -> tuple:
+        """The functions registered with ``register_hook``, in order."""
+        extra = self._extra
+        return tuple(extra.get("hooks", ())) if extra else ()
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this node's gradient is complete in a backward pass; a number it
+        returns replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+        if self._extra is None:
+            self._extra = {}
+        self._extra.setdefault("hooks", []).append(hook)
+        return graph.HookHandle(self, hook)
+
+    def remove_hook(self, hook) -> None:
+        """Unregister ``hook`` (what the handle's ``remove()`` does)."""
+        graph.remove_from(self._extra, hook)
+
+    def retain_grad(self) -> None:
+        """Accepted for PyTorch code: every node keeps its gradient here anyway."""
+
+    def coerce_grad(self, g):
+        """A hook's returned gradient as this node's gradient (a number, or a Value under create_graph)."""
+        return g if isinstance(g, Value) else _as_float(g, "hook")
 
     # ------------------------------------------------------------------ operators
 
@@ -232,13 +273,27 @@ def _binary(op, data, a, b):
     v.grad = 0.0
     v.label = ""
     v._extra = None
-    if graph.FAST or graph.is_grad_enabled():
+    if graph.FAST:
         v.op = op
         v._a = a
         v._b = b
     else:
-        v.op = v._a = v._b = None
+        if graph.is_grad_enabled():
+            v.op = op
+            v._a = a
+            v._b = b
+        else:
+            v.op = v._a = v._b = None
+        if graph.TRACERS:
+            graph.trace(v, op, _inputs(a, b))
     return v
+
+
+def _inputs(a, b) -> tuple:
+    """An op's inputs from the two slots: a tuple (n-ary), one Value, or a Value and a second input."""
+    if b is None:
+        return a if type(a) is tuple else (a,)
+    return (a, b)
 
 
 def _unary(op, data, x):

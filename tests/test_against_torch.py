@@ -7,7 +7,7 @@ import contextlib
 import numpy as np
 import pytest
 
-from autograd import Tensor, concatenate, stack, topological_order, where
+from autograd import Tensor, concatenate, maximum, minimum, stack, topological_order, where
 from autograd.tensor import apply
 from autograd.tensor_ops import TENSOR_OPS
 
@@ -166,6 +166,30 @@ def build_cases(torch):
                 [normal(3, 4, 2)],
                 lambda x: x[None, ..., ::-1][:, 1, [2, -2, 2]],
                 lambda x: x[None, ..., [1, 0]][:, 1, [2, -2, 2]],
+            ),
+        ],
+        "maximum": [(c[0], c[1], maximum, torch.maximum) for c in binary_cases("maximum", None, normal)]
+        + [("maximum-ties", [np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])], maximum, torch.maximum)],
+        "minimum": [(c[0], c[1], minimum, torch.minimum) for c in binary_cases("minimum", None, normal)]
+        + [("minimum-ties", [np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])], minimum, torch.minimum)],
+        "scatter": [
+            (
+                "scatter-repeated",
+                [normal(5)],
+                lambda g: apply(
+                    TENSOR_OPS["scatter"], (g,), shape=(4,), index=(np.array([0, 2, 2, 3, 0]),), basic=False
+                ),
+                lambda g: torch.zeros(4, dtype=torch.float64).index_put(
+                    (torch.tensor([0, 2, 2, 3, 0]),), g, accumulate=True
+                ),
+            ),
+            (
+                "scatter-basic",
+                [normal(2, 3)],
+                lambda g: apply(TENSOR_OPS["scatter"], (g,), shape=(4, 3), index=(slice(1, 3),), basic=True),
+                lambda g: torch.cat(
+                    [torch.zeros(1, 3, dtype=torch.float64), g, torch.zeros(1, 3, dtype=torch.float64)]
+                ),
             ),
         ],
         "broadcast_to": [

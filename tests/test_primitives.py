@@ -194,7 +194,27 @@ def sample_where(op, rng):
     return [([uniform(rng, (2, 3), op.domain), uniform(rng, (3,), op.domain)], {"condition": condition})]
 
 
+def sample_scatter(op, rng):
+    return [
+        ([uniform(rng, (5,), op.domain)], {"shape": (4,), "index": (np.array([0, 2, 2, 3, 0]),), "basic": False}),
+        ([uniform(rng, (2, 3), op.domain)], {"shape": (4, 3), "index": (slice(1, 3),), "basic": True}),
+        (
+            [uniform(rng, (4, 2), op.domain)],
+            {"shape": (4, 3), "index": (slice(None), np.array([2, 2])), "basic": False},
+        ),
+    ]
+
+
+def sample_extremum(op, rng):
+    a = uniform(rng, (2, 3), op.domain)
+    b = uniform(rng, (3,), op.domain)
+    return [([a, b], {}), ([a, a + 0.5], {})]
+
+
 TENSOR_SAMPLERS = {
+    "maximum": sample_extremum,
+    "minimum": sample_extremum,
+    "scatter": sample_scatter,
     "broadcast_to": sample_broadcast_to,
     "concatenate": sample_joined,
     "stack": sample_joined,
@@ -397,3 +417,28 @@ def test_the_declared_vjp_check_catches_a_wrong_entry():
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(wrong, numeric_vjp(op, [x], {}, 0, g), rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(op.vjps[0](g, out, x), numeric_vjp(op, [x], {}, 0, g), rtol=RTOL, atol=ATOL)
+
+
+# ----------------------------------------------------------------------------- second order
+
+
+@pytest.mark.parametrize("name", list(TENSOR_OPS), ids=str)
+def test_tensor_op_second_derivatives_match_finite_differences_of_the_gradient(name):
+    """The VJPs run on Tensors under create_graph=True: their own derivatives (a Hessian-vector
+    product) against central differences of the engine's first-order gradient."""
+    op = TENSOR_OPS[name]
+    rng = np.random.default_rng(sum(map(ord, name)) + 1)
+    for arrays, params in TENSOR_SAMPLERS[name](op, rng):
+        tensors = [Tensor(a, requires_grad=True) for a in arrays]
+        result = gradcheck(lambda *ts, p=params: apply(op, ts, **p), *tensors, atol=1e-6, rtol=1e-5, order=2)
+        assert result, f"{name} with params {params}:\n{result}"
+
+
+@pytest.mark.parametrize("name", list(SCALAR_OPS), ids=str)
+def test_scalar_op_second_derivatives_match_finite_differences_of_the_gradient(name):
+    op = SCALAR_OPS[name]
+    rng = np.random.default_rng(sum(map(ord, name)) + 2)
+    for xs, c in scalar_cases(op, rng):
+        values = [Value(x) for x in xs]
+        result = gradcheck(lambda *vs, c=c: scalar_node(op, list(vs), c), *values, atol=1e-6, rtol=1e-5, order=2)
+        assert result, f"{name} at {xs} (c={c}):\n{result}"

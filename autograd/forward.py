@@ -1,0 +1,71 @@
+"""Forward mode: tangents carried through one forward pass, beside the values.
+
+While a ``ForwardPass`` is active (``with forward_mode() as fp``), every op that makes a node also
+computes the node's tangent from its inputs' tangents: a Tensor op by its declared JVP rule
+(``TensorOp.tangent``), a Value op by its declared local derivatives, ``t_out = sum_i d_i t_i``
+(dual numbers). No graph is needed: inputs need not require grad.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from . import graph
+from .scalar_ops import ZERO
+from .value import Value
+
+
+class ForwardPass:
+    """The tangents of one forward pass, by node."""
+
+    def __init__(self):
+        self._tangents = {}  # id(node) -> (node, tangent): the node is kept so that its id stays unique
+
+    def seed(self, node, tangent) -> None:
+        """Give input ``node`` the tangent ``tangent`` (a number for a Value, an array of its shape for a Tensor)."""
+        if isinstance(node, Value):
+            self._tangents[id(node)] = (node, float(tangent))
+            return
+        t = np.asarray(tangent.data if hasattr(tangent, "data") and not isinstance(tangent, np.ndarray) else tangent)
+        t = (
+            np.array(np.broadcast_to(t, node.shape), dtype=node.dtype)
+            if t.shape != node.shape
+            else t.astype(node.dtype)
+        )
+        if t.shape != node.shape:
+            raise ValueError(f"jvp: tangent of shape {t.shape} for an input of shape {node.shape}")
+        self._tangents[id(node)] = (node, t)
+
+    def tangent(self, node):
+        """``node``'s tangent, or None if it does not depend on a seeded input."""
+        entry = self._tangents.get(id(node))
+        return None if entry is None else entry[1]
+
+    def __call__(self, node, op, inputs, op_args):
+        tangents = [self.tangent(x) for x in inputs]
+        if all(t is None for t in tangents):
+            return
+        if isinstance(node, Value):
+            args = [x.data if isinstance(x, Value) else x for x in inputs]
+            parent_tangents = [t for x, t in zip(inputs, tangents) if isinstance(x, Value)]
+            total = 0.0
+            for t, d in zip(parent_tangents, op.derivatives(node.data, *args)):
+                if t is not None and d is not ZERO:
+                    total += d * t
+            self._tangents[id(node)] = (node, total)
+            return
+        arrays = [x.data for x in inputs]
+        self._tangents[id(node)] = (node, op.tangent(tangents, node.data, arrays, op_args or {}))
+
+
+@contextlib.contextmanager
+def forward_mode():
+    """Carry tangents through every op inside the block: ``fp.seed(x, t)``, compute, ``fp.tangent(y)``."""
+    fp = ForwardPass()
+    graph.add_tracer(fp)
+    try:
+        yield fp
+    finally:
+        graph.remove_tracer(fp)
