@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from . import graph
+from . import graph, tensor_ops
 from .differentiate import grad as _gradients
 from .forward import forward_mode
 from .tensor import Tensor
@@ -208,6 +208,8 @@ def _leaves(args, nums):
             leaf = x
         elif isinstance(x, Tensor):
             leaf = Tensor(x.data, requires_grad=True)
+            if graph.TRACERS:  # to the tracers (forward mode) the new leaf is x itself
+                graph.trace(leaf, tensor_ops.RESHAPE, (x,), {"shape": x.shape})
         else:
             leaf = _as_tensor(x, requires_grad=True)
         call_args[n] = leaf

@@ -22,19 +22,19 @@ TENSOR_OPS: dict = {}
 """Every tensor primitive by name, in declaration order."""
 
 
-ELEMENTWISE = "elementwise"
-"""``jvp=ELEMENTWISE``: the Jacobian is diagonal (an elementwise op), so the VJP, applied to the
+ELEMENTWISE_JVP = "elementwise"
+"""``jvp=ELEMENTWISE_JVP``: the Jacobian is diagonal (an elementwise op), so the VJP, applied to the
 tangent instead of the cotangent, is the JVP: ``sum_i vjp_i(t_i)``."""
 
-LINEAR = "linear"
-"""``jvp=LINEAR``: the op is linear in its inputs together, so its JVP is its forward applied to
+LINEAR_JVP = "linear"
+"""``jvp=LINEAR_JVP``: the op is linear in its inputs together, so its JVP is its forward applied to
 the tangents (zeros for inputs without one)."""
 
 
 class TensorOp:
     """A tensor primitive: ``forward``, a tuple of ``vjps`` (one per input) and its ``jvp`` rule.
 
-    ``jvp`` is ``ELEMENTWISE``, ``LINEAR``, a function ``jvp(tangents, out, *arrays, **op_args)``
+    ``jvp`` is ``ELEMENTWISE_JVP``, ``LINEAR_JVP``, a function ``jvp(tangents, out, *arrays, **op_args)``
     (``tangents[i]`` is None for an input without one), or None: the JVP is then assembled from
     the VJPs, one per output element (exact, and fine for the scalar outputs of losses).
 
@@ -73,14 +73,14 @@ class TensorOp:
     def tangent(self, tangents, out, arrays, op_args):
         """Forward mode: ``d out`` for input tangents ``tangents`` (None where an input has none)."""
         rule = self.jvp
-        if rule is ELEMENTWISE:
+        if rule is ELEMENTWISE_JVP:
             total = None
             for vjp, t in zip(self.vjps_for(len(arrays)), tangents):
                 if t is not None:
                     c = vjp(t, out, *arrays, **op_args)
                     total = c if total is None else total + c
             return np.array(np.broadcast_to(total, out.shape), dtype=out.dtype)
-        if rule is LINEAR:
+        if rule is LINEAR_JVP:
             filled = [np.zeros(a.shape, dtype=out.dtype) if t is None else t for a, t in zip(arrays, tangents)]
             return np.array(self.forward(*filled, **op_args), dtype=out.dtype)
         if rule is not None:
@@ -305,14 +305,14 @@ def _scatter(g, shape, index, basic):
 
 # ----------------------------------------------------------------------------- the table
 
-ADD = TensorOp("add", np.add, (lambda g, out, a, b: g, lambda g, out, a, b: g), "a + b", jvp=ELEMENTWISE)
-SUB = TensorOp("sub", np.subtract, (lambda g, out, a, b: g, lambda g, out, a, b: -g), "a - b", jvp=ELEMENTWISE)
+ADD = TensorOp("add", np.add, (lambda g, out, a, b: g, lambda g, out, a, b: g), "a + b", jvp=ELEMENTWISE_JVP)
+SUB = TensorOp("sub", np.subtract, (lambda g, out, a, b: g, lambda g, out, a, b: -g), "a - b", jvp=ELEMENTWISE_JVP)
 MUL = TensorOp(
     "mul",
     np.multiply,
     (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
     "a * b; d/da = b, d/db = a",
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
 DIV = TensorOp(
     "div",
@@ -320,7 +320,7 @@ DIV = TensorOp(
     (lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b),
     "a / b; d/da = 1/b, d/db = -a/b^2",
     domain=(0.5, 2.0),
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
 POW = TensorOp(
     "pow",
@@ -328,7 +328,7 @@ POW = TensorOp(
     (_pow_base_vjp, _pow_exponent_vjp),
     "a ** b; d/da = b a^(b-1) (0 where b = 0), d/db = a^b ln a (0 where a = 0 <= b)",
     domain=(0.5, 2.0),
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
 POW_CONST = TensorOp(
     "pow_const",
@@ -336,9 +336,9 @@ POW_CONST = TensorOp(
     (_pow_const_vjp,),
     "a ** c for a number c; d/da = c a^(c-1)",
     domain=(0.5, 2.0),
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
-NEG = TensorOp("neg", np.negative, (lambda g, out, a: -g,), "-a", jvp=ELEMENTWISE)
+NEG = TensorOp("neg", np.negative, (lambda g, out, a: -g,), "-a", jvp=ELEMENTWISE_JVP)
 MATMUL = TensorOp(
     "matmul",
     np.matmul,
@@ -346,10 +346,10 @@ MATMUL = TensorOp(
     "a @ b, 1-D, 2-D and batched as numpy; d/da = g b^T, d/db = a^T g",
     jvp=_matmul_jvp,
 )
-EXP = TensorOp("exp", np.exp, (lambda g, out, a: g * out,), "e^a; d/da = e^a", jvp=ELEMENTWISE)
-LOG = TensorOp("log", np.log, (lambda g, out, a: g / a,), "ln a; d/da = 1/a", domain=(0.2, 3.0), jvp=ELEMENTWISE)
+EXP = TensorOp("exp", np.exp, (lambda g, out, a: g * out,), "e^a; d/da = e^a", jvp=ELEMENTWISE_JVP)
+LOG = TensorOp("log", np.log, (lambda g, out, a: g / a,), "ln a; d/da = 1/a", domain=(0.2, 3.0), jvp=ELEMENTWISE_JVP)
 TANH = TensorOp(
-    "tanh", np.tanh, (lambda g, out, a: g * (1.0 - out * out),), "d/da tanh a = 1 - tanh(a)^2", jvp=ELEMENTWISE
+    "tanh", np.tanh, (lambda g, out, a: g * (1.0 - out * out),), "d/da tanh a = 1 - tanh(a)^2", jvp=ELEMENTWISE_JVP
 )
 
 
@@ -361,13 +361,13 @@ def _sigmoid_vjp(g, out, a):
     return r
 
 
-SIGMOID = TensorOp("sigmoid", sigmoid, (_sigmoid_vjp,), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)", jvp=ELEMENTWISE)
+SIGMOID = TensorOp("sigmoid", sigmoid, (_sigmoid_vjp,), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)", jvp=ELEMENTWISE_JVP)
 RELU = TensorOp(
     "relu",
     lambda a: np.where(a > 0, a, np.where(np.isnan(a), a, 0.0)),
     (lambda g, out, a: np.where(a > 0, g, 0.0),),
     "max(0, a); d/da = 1 where a > 0, else 0 (0 at the kink)",
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
 SQRT = TensorOp(
     "sqrt",
@@ -375,22 +375,22 @@ SQRT = TensorOp(
     (lambda g, out, a: g * 0.5 / out,),
     "sqrt a; d/da = 1 / (2 sqrt a)",
     domain=(0.2, 3.0),
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
-ABS = TensorOp("abs", np.abs, (lambda g, out, a: g * np.sign(a),), "|a|; d/da = sign(a)", jvp=ELEMENTWISE)
+ABS = TensorOp("abs", np.abs, (lambda g, out, a: g * np.sign(a),), "|a|; d/da = sign(a)", jvp=ELEMENTWISE_JVP)
 SUM = TensorOp(
     "sum",
     lambda a, axis, keepdims: np.sum(a, axis=axis, keepdims=keepdims),
     (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims),),
     "sum over axis; the gradient is g copied along the summed axes",
-    jvp=LINEAR,
+    jvp=LINEAR_JVP,
 )
 MEAN = TensorOp(
     "mean",
     lambda a, axis, keepdims: np.mean(a, axis=axis, keepdims=keepdims),
     (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims) * (out.size / a.size if a.size else 0.0),),
     "mean over axis; the gradient is g / n copied along the averaged axes",
-    jvp=LINEAR,
+    jvp=LINEAR_JVP,
 )
 MAX = TensorOp(
     "max",
@@ -405,7 +405,7 @@ RESHAPE = TensorOp(
     (lambda g, out, a, shape: np.reshape(g, a.shape),),
     "the same numbers in a new shape",
     view=True,
-    jvp=LINEAR,
+    jvp=LINEAR_JVP,
 )
 TRANSPOSE = TensorOp(
     "transpose",
@@ -413,7 +413,7 @@ TRANSPOSE = TensorOp(
     (lambda g, out, a, axes: np.transpose(g, None if axes is None else np.argsort(axes)),),
     "axes permuted; the gradient is permuted back",
     view=True,
-    jvp=LINEAR,
+    jvp=LINEAR_JVP,
 )
 GETITEM = TensorOp(
     "getitem",
@@ -421,14 +421,14 @@ GETITEM = TensorOp(
     (lambda g, out, a, index, basic: SCATTER(g, shape=a.shape, index=index, basic=basic),),
     "a[index]; the gradient is scattered back, repeated indices adding up",
     view=True,
-    jvp=LINEAR,
+    jvp=LINEAR_JVP,
 )
 SCATTER = TensorOp(
     "scatter",
     _scatter,
     (lambda g, out, a, shape, index, basic: GETITEM(g, index=index, basic=basic),),
     "zeros of `shape` with a added at [index] (repeated indices add up): the transpose of getitem",
-    jvp=LINEAR,
+    jvp=LINEAR_JVP,
 )
 BROADCAST_TO = TensorOp(
     "broadcast_to",
@@ -436,7 +436,7 @@ BROADCAST_TO = TensorOp(
     (lambda g, out, a, shape: unbroadcast(g, a.shape),),
     "a repeated along new or size-1 axes; the gradient is summed back over them",
     view=True,
-    jvp=LINEAR,
+    jvp=LINEAR_JVP,
 )
 
 
@@ -459,7 +459,7 @@ class NaryTensorOp(TensorOp):
     is ``vjp_for(k)``."""
 
     def __init__(self, name, forward, vjp_for, doc=""):
-        super().__init__(name, forward, (), doc, jvp=LINEAR)
+        super().__init__(name, forward, (), doc, jvp=LINEAR_JVP)
         self.vjp_for = vjp_for
         self.vjps_by_count = {}
 
@@ -499,7 +499,7 @@ WHERE = TensorOp(
         lambda g, out, a, b, condition: np.where(condition, 0.0, g),
     ),
     "a where the condition holds, else b (condition a constant); d/da = 1 where it holds, d/db = 1 elsewhere",
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
 
 
@@ -513,14 +513,14 @@ MAXIMUM = TensorOp(
     np.maximum,
     (_maximum_vjp, lambda g, out, a, b: _maximum_vjp(g, out, b, a)),
     "elementwise max(a, b); d/da = 1 where a > b, 1/2 where a = b, else 0",
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
 MINIMUM = TensorOp(
     "minimum",
     np.minimum,
     (lambda g, out, a, b: _maximum_vjp(g, out, b, a), _maximum_vjp),
     "elementwise min(a, b); d/da = 1 where a < b, 1/2 where a = b, else 0",
-    jvp=ELEMENTWISE,
+    jvp=ELEMENTWISE_JVP,
 )
 
 

@@ -118,6 +118,13 @@ class Value:
     # ------------------------------------------------------------------ hooks
 
     @property
+    def notes(self) -> dict:
+        """Per-node annotations tools attach (where anomaly mode saw the node made, its hooks)."""
+        if self._extra is None:
+            self._extra = {}
+        return self._extra
+
+    @property
     def hooks(self) -> tuple:
         """The functions registered with ``register_hook``, in order."""
         extra = self._extra
