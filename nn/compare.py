@@ -223,7 +223,8 @@ def broken_manual_gradients(reference, x, y) -> dict:
     ``d_hidden = d_output @ w2^T`` instead of ``(d_output @ w2^T) * h (1 - h)``, so ``w1`` and ``b1``
     come out wrong (by a different factor per element) while ``w2`` and ``b2`` stay right.
     """
-    return reference._gradients(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), hidden_sigmoid=False)
+    steps = reference.derivation(x, y, replace={"z1": lambda d, v: d["h"]})
+    return {name: steps[name] for name in PARAMETERS}
 
 
 def numeric_gradients(weights: dict, x, y, reduction="sum", eps=1e-6) -> dict:
