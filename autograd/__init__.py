@@ -1,7 +1,9 @@
 """A small automatic-differentiation engine: scalar ``Value`` and numpy-backed ``Tensor``."""
 
+from .codegen import backward_code
 from .gradcheck import GradcheckResult, gradcheck
 from .graph import backpropagate, is_grad_enabled, no_grad, topological_order
+from .manual import check_manual
 from .tensor import Tensor
 from .value import Value
 
@@ -10,6 +12,8 @@ __all__ = [
     "Tensor",
     "Value",
     "backpropagate",
+    "backward_code",
+    "check_manual",
     "gradcheck",
     "is_grad_enabled",
     "no_grad",
