@@ -1,6 +1,7 @@
 """A small automatic-differentiation engine: scalar ``Value`` and numpy-backed ``Tensor``."""
 
 from .codegen import backward_code
+from .explain import explain_gradient
 from .gradcheck import GradcheckResult, gradcheck
 from .graph import backpropagate, is_grad_enabled, no_grad, topological_order
 from .manual import check_manual
@@ -14,6 +15,7 @@ __all__ = [
     "backpropagate",
     "backward_code",
     "check_manual",
+    "explain_gradient",
     "gradcheck",
     "is_grad_enabled",
     "no_grad",
