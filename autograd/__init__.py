@@ -1,5 +1,6 @@
 """A small automatic-differentiation engine: scalar ``Value`` and numpy-backed ``Tensor``."""
 
+from .checkgraph import check_graph
 from .codegen import backward_code
 from .explain import explain_gradient
 from .gradcheck import GradcheckResult, gradcheck
@@ -14,6 +15,7 @@ __all__ = [
     "Value",
     "backpropagate",
     "backward_code",
+    "check_graph",
     "check_manual",
     "explain_gradient",
     "gradcheck",
