@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .graph import topological_order
-from .graphinfo import NodeNames, check_root, consumers, identifier, op_args, receives_gradient
+from .graphinfo import NodeNames, check_root, consumers, identifier, op_args, receives_gradient, vjps_of
 from .scalar_ops import BCE_EPS, ScalarOp
 from .tensor import Tensor
 from .value import Value
@@ -407,7 +407,7 @@ def vjp_shape(child, slot) -> tuple:
     arrays = [p.data for p in child.parents]
     g = np.zeros_like(child.data)
     with np.errstate(all="ignore"):
-        return np.shape(child.op.vjps[slot](g, child.data, *arrays, **op_args(child)))
+        return np.shape(vjps_of(child)[slot](g, child.data, *arrays, **op_args(child)))
 
 
 def backward_code(root, *, names=None) -> str:
@@ -586,6 +586,26 @@ def _cross_entropy_back(ctx):
     return f"{local} * {ctx.g}" + (f" / {len(labels)}" if reduction == "mean" else "")
 
 
+def _broadcast_back(ctx):
+    return summed_back(ctx.g, np.shape(ctx.node.data), ctx.input_shapes[0])
+
+
+def _join_forward(name):
+    return lambda ctx: f"np.{name}([{', '.join(ctx.args)}], axis={ctx.lit(ctx.op_args['axis'])})"
+
+
+def _concatenate_back(ctx):
+    """The slice of ``g`` along ``axis`` that input ``slot`` filled."""
+    axis = ctx.op_args["axis"] % len(ctx.input_shapes[0])
+    start = sum(shape[axis] for shape in ctx.input_shapes[: ctx.slot])
+    stop = start + ctx.input_shapes[ctx.slot][axis]
+    return f"{ctx.g}[{', '.join([':'] * axis + [f'{start}:{stop}'])}]"
+
+
+def _stack_back(ctx):
+    return f"np.take({ctx.g}, {ctx.slot}, axis={ctx.lit(ctx.op_args['axis'])})"
+
+
 def _weighted_sum_forward(ctx):
     n = len(ctx.args) >> 1
     terms = [ctx.args[-1]] + [f"{w} * {x}" for w, x in zip(ctx.args[:n], ctx.args[n:-1])]
@@ -685,6 +705,19 @@ def _register_engine_templates():
     register_code(t.RESHAPE, forward="{0}.reshape({shape})", backward=("{g}.reshape({0}.shape)",))
     register_code(t.TRANSPOSE, forward=_transpose_forward, backward=(_transpose_back,))
     register_code(t.GETITEM, forward=_getitem_forward, backward=(_getitem_back,))
+    # declared by newer versions of the engine
+    newer = {
+        "broadcast_to": ("np.broadcast_to({0}, {shape})", (_broadcast_back,)),
+        "concatenate": (_join_forward("concatenate"), (_concatenate_back,)),
+        "stack": (_join_forward("stack"), (_stack_back,)),
+        "where": (
+            "np.where({condition}, {0}, {1})",
+            ("np.where({condition}, {g}, 0.0)", "np.where({condition}, 0.0, {g})"),
+        ),
+    }
+    for name, (forward, backward) in newer.items():
+        if name in t.TENSOR_OPS:
+            register_code(t.TENSOR_OPS[name], forward=forward, backward=backward)
 
     # the engine's neural-network primitives (used by nn)
     register_code(t.LINEAR, forward="{0} @ {1} + {2}", backward=(_matmul_a, _matmul_b, "{g}"))

@@ -35,8 +35,16 @@ def op_args(node) -> dict:
         return {}
     if isinstance(node, Value):
         return {"c": op.input_data(node)[1]} if isinstance(op, ConstantOp) else {}
-    args = getattr(node, "op_args", None) or node.params
+    args = node.op_args if hasattr(node, "op_args") else node.params  # .params: the older name
     return dict(args or {})
+
+
+def vjps_of(node) -> tuple:
+    """The VJP of each input of a tensor node (an op of any number of inputs has one per input)."""
+    op = node.op
+    if hasattr(op, "vjps_for"):
+        return tuple(op.vjps_for(len(node.parents)))
+    return tuple(op.vjps)
 
 
 def is_elementwise_unary(node) -> bool:
@@ -76,7 +84,7 @@ def sent_gradients(node, g) -> tuple:
     arrays = [p.data for p in parents]
     args = op_args(node)
     sent = []
-    for vjp, parent in zip(op.vjps, parents):
+    for vjp, parent in zip(vjps_of(node), parents):
         if not parent.requires_grad:
             sent.append(None)
             continue

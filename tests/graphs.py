@@ -12,6 +12,7 @@ import random
 import numpy as np
 
 from autograd import Tensor, Value
+from autograd.tensor_ops import TENSOR_OPS
 from demos.find_the_mistake import BATCHNORM_STEPS, batchnorm_network, derive
 from nn import MLP, NumpyTwoLayerNet, ScalarTwoLayerNet, TwoLayerNet
 from nn.compare import article_graph
@@ -188,6 +189,28 @@ def float32_graph():
     return loss, {"w": w, "x": x, "h": h, "loss": loss}
 
 
+def joins():
+    """concatenate, stack, where and broadcast_to (primitives of newer engines)."""
+    from autograd import concatenate, stack, where
+
+    rng = np.random.default_rng(5)
+    a = leaf(rng.standard_normal((2, 3)), "a")
+    b = leaf(rng.standard_normal((2, 2)), "b")
+    c = leaf(rng.standard_normal((2, 3)), "c")
+    row = leaf(rng.standard_normal((1, 3)), "row")
+    cat = concatenate([a, b, a], axis=1)
+    cat.label = "cat"
+    st = stack([a, c], axis=0)
+    st.label = "st"
+    w = where(a.data > 0, a, c)
+    w.label = "w"
+    wide = row.broadcast_to((4, 3))
+    wide.label = "wide"
+    loss = (cat * cat).sum() + st.tanh().sum() + (w * 2.0).sum() + (wide * rng.standard_normal((4, 3))).sum()
+    loss.label = "loss"
+    return loss, {"a": a, "b": b, "c": c, "row": row, "cat": cat, "st": st, "w": w, "wide": wide, "loss": loss}
+
+
 GRAPHS = {
     "article": article,
     "article_mean": article_mean,
@@ -203,3 +226,5 @@ GRAPHS = {
     "losses": losses,
     "float32": float32_graph,
 }
+if all(name in TENSOR_OPS for name in ("concatenate", "stack", "where", "broadcast_to")):
+    GRAPHS["joins"] = joins
