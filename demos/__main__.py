@@ -7,10 +7,12 @@
    the frames of the backward pass);
 3. compares the seed's hand-derived gradients with automatic ones (``comparison_*.txt`` and
    ``graph_broken.svg``);
+4. plants mistakes in hand derivations and finds each (``mistakes_article.txt``,
+   ``mistake_batchnorm.txt``, ``graph_mistake.svg``);
 
 then writes ``index.html``: open it in a browser. The demos also run one at a time:
 ``python -m demos.train_seed``, ``python -m demos.picture_backprop``,
-``python -m demos.compare_gradients`` (``--help`` on each for its options).
+``python -m demos.compare_gradients``, ``python -m demos.find_the_mistake`` (``--help`` on each).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from demos import compare_gradients, picture_backprop, train_seed
+from demos import compare_gradients, find_the_mistake, picture_backprop, train_seed
 from demos._output import INSTALL_GRAPHVIZ, OutputFile, output_dir, print_written, prog_name
 
 DEFAULT_EPOCHS = 5000
@@ -68,10 +70,13 @@ def main(argv=None) -> int:
     print("\n== 3. Manual against automatic gradients ==")
     compared = compare_gradients.run(out=folder, seed=args.seed, show=("sum", "mean"), say_missing_dot=False)
 
-    missing_dot = pictures.missing_dot or compared.missing_dot
-    index = write_index(folder, args, trained, pictures, compared, missing_dot)
+    print("\n== 4. Find the mistake in a hand derivation ==\n")
+    mistakes = find_the_mistake.run(out=folder, seed=args.seed, say_missing_dot=False)
 
-    files = trained.files + picture_backprop.collapse_frames(pictures) + compared.files
+    missing_dot = pictures.missing_dot or compared.missing_dot or mistakes.missing_dot
+    index = write_index(folder, args, trained, pictures, compared, missing_dot, mistakes)
+
+    files = trained.files + picture_backprop.collapse_frames(pictures) + compared.files + mistakes.files
     print()
     print_written(files + [OutputFile(index, "this page: everything above, for a browser")])
     if missing_dot:
@@ -92,7 +97,7 @@ img { max-width: 100%; border: 1px solid #ddd; background: white; }
 """
 
 
-def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bool) -> Path:
+def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bool, mistakes=None) -> Path:
     """Write ``index.html`` beside the files it shows, linking them by relative paths."""
     folder = Path(folder)
 
@@ -184,10 +189,18 @@ def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bo
         + ".</p>"
     )
 
+    # 4. finding mistakes
+    mistake_files = mistakes.files if mistakes is not None else []
+    if mistakes is not None:
+        parts.append("<h2>4. Find the mistake in a hand derivation</h2>")
+        parts += [pre(mistakes.texts["article"]), pre(mistakes.texts["batchnorm"])]
+        shown = next(f.path for f in mistakes.files if f.path.stem == "graph_mistake")
+        parts.append(picture(shown, "the batch-norm network's graph with its first wrong node in red"))
+
     # every file, once more
     parts += ["<h2>All files</h2>", "<table>"]
     frames = {p.resolve() for p in pictures.frames}
-    for f in trained.files + pictures.files + compared.files:
+    for f in trained.files + pictures.files + compared.files + mistake_files:
         if f.path.resolve() in frames:
             continue
         parts.append(f"<tr><td>{link(f.path)}</td><td>{html.escape(f.description)}</td></tr>")

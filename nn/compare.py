@@ -1,8 +1,9 @@
 """Manual, automatic and numerical gradients of the seed's network, side by side.
 
-- manual: ``NumpyTwoLayerNet.gradients`` (the seed's hand-derived chain rule);
-- automatic: ``backward`` of the binary cross-entropy (with the chosen reduction) on an autograd
-  network holding the same weights (``TwoLayerNet`` or ``ScalarTwoLayerNet``);
+- manual: ``NumpyTwoLayerNet.derivation`` (the seed's hand-derived chain rule, every step);
+- automatic: the engine's gradients of the binary cross-entropy (with the chosen reduction) on an
+  autograd network holding the same weights (``TwoLayerNet`` or ``ScalarTwoLayerNet``), through
+  ``autograd.check_manual``, which also finds the first wrong step and says how it is wrong;
 - numeric: central differences ``(L(θ + ε) - L(θ - ε)) / 2ε`` of the same loss on the numpy reference.
 
 When two of them differ by a constant factor (the seed's sum-versus-mean quirk gives factor N) the
@@ -16,10 +17,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from autograd import Tensor
+from autograd.diagnosis import constant_factor
 from autograd.gradcheck import central_differences, elementwise_agreement
+from autograd.manual import ManualCheck, check_manual
 
 from .losses import binary_cross_entropy
 from .reference import NumpyTwoLayerNet
+from .two_layer import TwoLayerNet
 
 PARAMETERS = ("w1", "b1", "w2", "b2")
 
@@ -68,10 +73,11 @@ class GradientReport:
     atol: float = 1e-10
     numeric_rtol: float = 1e-5
     numeric_atol: float = 1e-8
+    check: ManualCheck | None = None  # every manual step against the engine, with the first wrong one
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.rows)
+        return all(r.passed for r in self.rows) and (self.check is None or self.check.passed)
 
     def __bool__(self):
         return self.passed
@@ -134,11 +140,14 @@ class GradientReport:
                 f"{r.manual_vs_numeric.describe()} | {r.automatic_vs_numeric.describe()}"
             )
         lines += [f"note: {n}" for n in self.notes()]
+        if self.check is not None and not self.check.passed:
+            lines.append(f"steps: {self.check.verdict}")
         return "\n".join(line.rstrip() for line in lines)
 
     def to_dict(self) -> dict:
         """Plain data (lists and numbers) for JSON."""
-        d = {k: v for k, v in asdict(self).items() if k != "rows"}
+        d = {k: v for k, v in asdict(self).items() if k not in ("rows", "check")}
+        d["check"] = None if self.check is None else self.check.to_dict()
         d["passed"] = self.passed
         d["notes"] = self.notes()
         d["rows"] = []
@@ -189,8 +198,12 @@ def compare_gradients(
                 f"call network.load_state_dict(reference.state_dict()) first"
             )
     if manual is None:
-        manual = reference.gradients(x, y)
-    automatic = _automatic(network, x, y, reduction)
+        manual = reference.derivation(x, y)
+    missing = [name for name in PARAMETERS if name not in manual]
+    if missing:
+        raise ValueError(f"compare_gradients: manual has no gradient for {', '.join(map(repr, missing))}")
+    loss, names = article_graph(network, x, y, reduction)
+    check = check_manual(loss, manual, names=names, rtol=rtol, atol=atol)
     numeric = numeric_gradients(weights, x, y, reduction, eps)
     report = GradientReport(
         reduction=reduction,
@@ -199,9 +212,12 @@ def compare_gradients(
         atol=atol,
         numeric_rtol=numeric_rtol,
         numeric_atol=numeric_atol,
+        check=check,
     )
     for name in PARAMETERS:
-        m, a, n = (np.asarray(g[name], dtype=np.float64) for g in (manual, automatic, numeric))
+        step = check.row(name)
+        m, a = step.manual.astype(np.float64), step.automatic.astype(np.float64)
+        n = np.asarray(numeric[name], dtype=np.float64)
         report.rows.append(
             GradientRow(
                 name=name,
@@ -209,12 +225,48 @@ def compare_gradients(
                 manual=m,
                 automatic=a,
                 numeric=n,
-                manual_vs_automatic=agreement(m, a, rtol, atol),
+                manual_vs_automatic=Agreement(
+                    max_abs=step.max_abs,
+                    max_rel=step.max_rel,
+                    worst=step.worst,
+                    agree=step.close,
+                    factor=None if step.diagnosis is None else step.diagnosis.details.get("factor"),
+                ),
                 manual_vs_numeric=agreement(m, n, numeric_rtol, numeric_atol),
                 automatic_vs_numeric=agreement(a, n, numeric_rtol, numeric_atol),
             )
         )
     return report
+
+
+def article_graph(network, x, y, reduction="sum") -> tuple:
+    """The engine's build of the article's network on a batch: ``(loss, names)``.
+
+    ``names`` maps the node names of the article's derivation (``NumpyTwoLayerNet.derivation``) to
+    nodes: ``z1 = x @ w1 + b1``, ``h = s(z1)``, ``z2 = h @ w2 + b2``, ``p = s(z2)``, ``loss``, and the
+    weights. For a ``ScalarTwoLayerNet`` each name is a nest of Values shaped like the array it stands
+    for (``w1[i][j]``, ``h[n][j]``, ...).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if isinstance(network, TwoLayerNet):
+        xt, yt = Tensor(x, label="x"), Tensor(y, label="y")
+        p = network(xt)
+        z2 = p.parents[0]
+        h = z2.parents[0]
+        z1 = h.parents[0]
+        loss = binary_cross_entropy(p, yt, reduction=reduction)
+        weights = {name: getattr(network, name) for name in PARAMETERS}
+        return loss, {"x": xt, "y": yt, **weights, "z1": z1, "h": h, "z2": z2, "p": p, "loss": loss}
+    p = network(x)
+    loss = binary_cross_entropy(p, y, reduction=reduction)
+    # a unit is sigmoid(weighted_sum(w_1..w_n, x_1..x_n, b)): its inputs x_j sit at positions n..2n-1
+    z2 = [[v.parents[0] for v in row] for row in p]
+    hidden = len(network.w2)
+    h = [list(row[0].parents[hidden : 2 * hidden]) for row in z2]
+    z1 = [[v.parents[0] for v in row] for row in h]
+    weights = {name: getattr(network, name) for name in PARAMETERS}
+    return loss, {**weights, "z1": z1, "h": h, "z2": z2, "p": p, "loss": loss}
 
 
 def broken_manual_gradients(reference, x, y) -> dict:
@@ -223,7 +275,8 @@ def broken_manual_gradients(reference, x, y) -> dict:
     ``d_hidden = d_output @ w2^T`` instead of ``(d_output @ w2^T) * h (1 - h)``, so ``w1`` and ``b1``
     come out wrong (by a different factor per element) while ``w2`` and ``b2`` stay right.
     """
-    return reference._gradients(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), hidden_sigmoid=False)
+    steps = reference.derivation(x, y, replace={"z1": lambda d, v: d["h"]})
+    return {name: steps[name] for name in PARAMETERS}
 
 
 def numeric_gradients(weights: dict, x, y, reduction="sum", eps=1e-6) -> dict:
@@ -249,26 +302,6 @@ def agreement(a, b, rtol, atol) -> Agreement:
         agree=agree,
         factor=None if agree else constant_factor(a, b),
     )
-
-
-def constant_factor(a, b, tol=1e-6) -> float | None:
-    """``r`` with ``a ≈ r b`` (least squares) if the residual ``|a - r b| / |a|`` is below ``tol``, else None."""
-    bb = float(np.dot(b.ravel(), b.ravel()))
-    aa = float(np.dot(a.ravel(), a.ravel()))
-    if bb == 0.0 or aa == 0.0:
-        return None
-    r = float(np.dot(a.ravel(), b.ravel())) / bb
-    residual = float(np.linalg.norm(a - r * b)) / np.sqrt(aa)
-    return r if residual < tol else None
-
-
-def _automatic(network, x, y, reduction) -> dict:
-    network.zero_grad()
-    loss = binary_cross_entropy(network(x), y, reduction=reduction)
-    loss.backward()
-    grads = network.grad_dict()
-    network.zero_grad()
-    return grads
 
 
 def _number(f: float) -> str:

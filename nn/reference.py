@@ -17,6 +17,32 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(np.minimum(-x, 709.78)))
 
 
+ARTICLE_STEPS = (
+    ("p", lambda d, v: -(v["y"] / v["q"] - (1 - v["y"]) / (1 - v["q"])) / v["N"]),  # d_loss
+    ("z2", lambda d, v: d["p"] * (v["p"] * (1 - v["p"]))),  # d_output: through the output sigmoid
+    ("b2", lambda d, v: np.sum(d["z2"], axis=0, keepdims=True)),
+    ("w2", lambda d, v: v["h"].T @ d["z2"]),
+    ("h", lambda d, v: d["z2"] @ v["w2"].T),
+    ("z1", lambda d, v: d["h"] * (v["h"] * (1 - v["h"]))),  # d_hidden: through the hidden sigmoid
+    ("b1", lambda d, v: np.sum(d["z1"], axis=0, keepdims=True)),
+    ("w1", lambda d, v: v["x"].T @ d["z1"]),
+)
+"""The seed's backward pass as ``(node name, rule)`` in backward order: ``rule(d, v)`` gives ``d loss / d node``
+from the steps before (``d``) and the forward values (``v``, see ``NumpyTwoLayerNet.forward_values``)."""
+
+ARTICLE_NAMES = {
+    "d_loss": "p",
+    "d_output": "z2",
+    "d_w2": "w2",
+    "d_b2": "b2",
+    "d_hidden": "z1",
+    "d_w1": "w1",
+    "d_b1": "b1",
+}
+"""The article's gradient variables and the node of the engine's build each is the gradient of
+(``d_output`` is the gradient of the output layer's pre-activation ``z2 = h @ w2 + b2``)."""
+
+
 class NumpyTwoLayerNet:
     """The seed's ``NeuralNetwork``: ``w1`` (in, h), ``b1`` (1, h), ``w2`` (h, out), ``b2`` (1, out).
 
@@ -70,27 +96,48 @@ class NumpyTwoLayerNet:
         ``d_loss`` is not divided by N, so these are the gradients of the *summed* loss (the seed's),
         N times those of the mean loss it prints; with ``reduction="mean"`` they are divided by N.
         """
-        return self._gradients(x, y, hidden_sigmoid=True)
+        steps = self.derivation(x, y)
+        return {name: steps[name] for name in ("w1", "b1", "w2", "b2")}
 
-    def _gradients(self, x, y, hidden_sigmoid):
+    def forward_values(self, x, y) -> dict:
+        """What the derivation reads: ``x``, ``y``, the weights, ``z1``, ``h``, ``z2``, ``p``, ``q`` (clipped
+        ``p``) and ``N``, the divisor of ``d_loss`` (the batch size for ``reduction="mean"``, else 1)."""
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         p = self.forward(x)
-        h = self.hidden_output
-        q = np.clip(p, EPS, 1 - EPS)
-        d_loss = -(y / q - (1 - y) / (1 - q))
-        if self.reduction == "mean":
-            d_loss = d_loss / len(x)
-        d_output = d_loss * (p * (1 - p))
-        d_hidden = d_output @ self.w2.T
-        if hidden_sigmoid:
-            d_hidden = d_hidden * (h * (1 - h))
         return {
-            "w1": x.T @ d_hidden,
-            "b1": np.sum(d_hidden, axis=0, keepdims=True),
-            "w2": h.T @ d_output,
-            "b2": np.sum(d_output, axis=0, keepdims=True),
+            "x": x,
+            "y": y,
+            "w1": self.w1,
+            "b1": self.b1,
+            "w2": self.w2,
+            "b2": self.b2,
+            "z1": x @ self.w1 + self.b1,
+            "h": self.hidden_output,
+            "z2": self.hidden_output @ self.w2 + self.b2,
+            "p": p,
+            "q": np.clip(p, EPS, 1 - EPS),
+            "N": len(x) if self.reduction == "mean" else 1,
         }
+
+    def derivation(self, x, y, replace=None) -> dict:
+        """Every step of the seed's backward pass: ``{node name: d loss / d node}`` in backward order.
+
+        The names are those of the engine's build of the network (``nn.compare.article_graph``):
+        ``p`` (the article's ``d_loss``), ``z2`` (``d_output``), ``b2``, ``w2``, ``h``, ``z1``
+        (``d_hidden``), ``b1``, ``w1``; see ``ARTICLE_STEPS``. ``replace`` maps step names to rules of
+        one's own (``rule(d, v)``, as in ``ARTICLE_STEPS``): later steps are computed from them, as a
+        derivation by hand would be.
+        """
+        unknown = set(replace or {}) - {name for name, _ in ARTICLE_STEPS}
+        if unknown:
+            names = ", ".join(name for name, _ in ARTICLE_STEPS)
+            raise ValueError(f"derivation: no step named {', '.join(sorted(unknown))}; the steps: {names}")
+        values = self.forward_values(x, y)
+        d = {}
+        for name, rule in ARTICLE_STEPS:
+            d[name] = (replace or {}).get(name, rule)(d, values)
+        return d
 
     def backward(self, x, y, output, learning_rate):
         """The seed's update: ``param -= learning_rate * d_param`` with the gradients above.

@@ -312,7 +312,13 @@ def project_scripts() -> dict:
 
 def test_console_scripts_point_at_main_functions():
     scripts = project_scripts()
-    assert set(scripts) == {"backprop-lab", "backprop-lab-train", "backprop-lab-graph", "backprop-lab-compare"}
+    assert set(scripts) == {
+        "backprop-lab",
+        "backprop-lab-train",
+        "backprop-lab-graph",
+        "backprop-lab-compare",
+        "backprop-lab-mistake",
+    }
     for name, target in scripts.items():
         module, _, attr = target.partition(":")
         assert callable(getattr(import_module(module), attr)), name

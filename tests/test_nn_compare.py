@@ -71,3 +71,50 @@ def test_constant_factor_is_robust():
     noisy[3] += 1e-3
     assert constant_factor(noisy, b) is None
     assert constant_factor(np.zeros(3), np.ones(3)) is None
+
+
+@pytest.mark.parametrize("build", [TwoLayerNet, ScalarTwoLayerNet])
+def test_every_step_of_the_derivation_is_checked(build):
+    ref, net = pair(build)
+    report = compare_gradients(ref, net, X, Y_ARTICLE)
+    assert report.check.passed
+    assert [r.name for r in report.check.rows if r.name in ("p", "z2", "h", "z1")] == ["p", "z2", "h", "z1"]
+
+
+@pytest.mark.parametrize("build", [TwoLayerNet, ScalarTwoLayerNet])
+def test_a_wrong_step_is_named_with_how_it_is_wrong(build):
+    ref, net = pair(build)
+    manual = ref.derivation(X, Y_ARTICLE, replace={"z1": lambda d, v: d["h"]})  # sigmoid' left out
+    report = compare_gradients(ref, net, X, Y_ARTICLE, manual=manual)
+    assert not report.passed and report.check.first_wrong == "z1"
+    assert {r.name: r.passed for r in report.rows} == {"w1": False, "b1": False, "w2": True, "b2": True}
+    if build is TwoLayerNet:
+        assert report.check.first_wrong_row.diagnosis.kind == "missing_derivative"
+        assert "steps: first wrong step: z1 (missing derivative" in str(report)
+
+
+def test_article_graph_names_the_derivations_nodes():
+    from nn.compare import article_graph
+
+    ref, net = pair(TwoLayerNet)
+    loss, names = article_graph(net, X, Y_ARTICLE)
+    assert {"x", "y", "w1", "b1", "w2", "b2", "z1", "h", "z2", "p", "loss"} <= set(names)
+    assert names["p"].op.name == "sigmoid" and names["z2"].op.name == "linear" and names["h"].parents[0] is names["z1"]
+    np.testing.assert_allclose(names["p"].data, ref.forward(X), rtol=1e-15)
+    _, scalar_names = article_graph(pair(ScalarTwoLayerNet)[1], X, Y_ARTICLE)
+    assert np.shape(scalar_names["h"]) == (4, 4) and np.shape(scalar_names["z1"]) == (4, 4)
+
+
+def test_a_manual_without_a_parameter_is_refused():
+    ref, net = pair(TwoLayerNet)
+    manual = ref.gradients(X, Y_ARTICLE)
+    del manual["b2"]
+    with pytest.raises(ValueError, match="compare_gradients: manual has no gradient for 'b2'"):
+        compare_gradients(ref, net, X, Y_ARTICLE, manual=manual)
+
+
+def test_the_networks_gradients_are_left_alone():
+    ref, net = pair(TwoLayerNet)
+    net.w1.grad = np.full((2, 4), 5.0)
+    compare_gradients(ref, net, X, Y_ARTICLE)
+    assert np.all(net.w1.grad == 5.0) and net.b1.grad is None

@@ -94,3 +94,34 @@ def test_on_epoch_and_logging(capsys):
     )
     assert seen == [0, 1, 2, 3, 4]
     assert capsys.readouterr().out.count("epoch:") == 3  # 0, 2, 4
+
+
+def test_the_derivation_every_step_in_backward_order():
+    from nn.reference import ARTICLE_NAMES, ARTICLE_STEPS
+
+    net = NumpyTwoLayerNet(2, 4, 1, seed=0)
+    steps = net.derivation(X, Y_ARTICLE)
+    assert list(steps) == [name for name, _ in ARTICLE_STEPS] == ["p", "z2", "b2", "w2", "h", "z1", "b1", "w1"]
+    assert set(ARTICLE_NAMES.values()) <= set(steps)
+    grads = net.gradients(X, Y_ARTICLE)
+    for k, g in grads.items():
+        np.testing.assert_array_equal(steps[k], g)
+    h = net.hidden_output
+    np.testing.assert_array_equal(steps["z1"], steps["h"] * (h * (1 - h)))
+
+
+def test_replacing_a_step_carries_into_the_later_ones():
+    net = NumpyTwoLayerNet(2, 4, 1, seed=0)
+    right = net.derivation(X, Y_ARTICLE)
+    wrong = net.derivation(X, Y_ARTICLE, replace={"z2": lambda d, v: 2 * d["p"] * (v["p"] * (1 - v["p"]))})
+    np.testing.assert_array_equal(wrong["p"], right["p"])
+    for k in ("z2", "b2", "w2", "h", "z1", "b1", "w1"):
+        np.testing.assert_allclose(wrong[k], 2 * right[k], rtol=1e-15)
+    with pytest.raises(ValueError, match="derivation: no step named d_output; the steps: p, z2, b2"):
+        net.derivation(X, Y_ARTICLE, replace={"d_output": lambda d, v: 0})
+
+
+def test_forward_values_name_n_for_the_mean():
+    v = NumpyTwoLayerNet(2, 4, 1, seed=0, reduction="mean").forward_values(X, Y_ARTICLE)
+    assert v["N"] == 4 and v["z1"].shape == (4, 4) and np.all(v["q"] == np.clip(v["p"], 1e-15, 1 - 1e-15))
+    assert NumpyTwoLayerNet(2, 4, 1, seed=0).forward_values(X, Y_ARTICLE)["N"] == 1
