@@ -253,8 +253,9 @@ def elementwise_agreement(a, b, atol: float, rtol: float) -> tuple:
     diff = np.abs(a - b)
     allowed = atol + rtol * np.abs(b)
     rel = diff / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-300)
-    with np.errstate(invalid="ignore"):
-        excess = np.where(np.isnan(diff), np.inf, diff / allowed)
+    # how many tolerances away each element is; with a zero tolerance any difference is infinitely far
+    excess = np.divide(diff, allowed, out=np.where(diff > 0, np.inf, 0.0), where=allowed > 0)
+    excess[np.isnan(diff)] = np.inf
     worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim and excess.size else ()
     return (
         float(np.max(diff)) if diff.size else 0.0,
