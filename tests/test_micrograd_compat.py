@@ -265,3 +265,118 @@ def test_subclasses_work_with_every_operator():
     y = a * b + b**a
     y.backward()
     assert a.grad == pytest.approx(3.0 + 9.0 * math.log(3.0))
+
+
+# ----------------------------------------------------------------------------- the lecture's patterns
+
+
+def lecture_topological_order(root):
+    """The lecture's recursive build_topo over ``_prev``."""
+    topo, visited = [], set()
+
+    def build(v):
+        if v not in visited:
+            visited.add(v)
+            for child in v._prev:
+                build(child)
+            topo.append(v)
+
+    build(root)
+    return topo
+
+
+def lecture_picture(root):
+    """What the lecture's draw_dot reads: node ids from id(), op nodes named id + _op, edges via _prev."""
+    graphviz = require_module("graphviz")
+    dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": "LR"})
+    nodes = lecture_topological_order(root)
+    for n in nodes:
+        uid = str(id(n))
+        dot.node(name=uid, label=f"{{ {n.label} | data {n.data:.4f} | grad {n.grad:.4f} }}", shape="record")
+        if n._op:
+            dot.node(name=uid + n._op, label=n._op)
+            dot.edge(uid + n._op, uid)
+    for n in nodes:
+        for child in n._prev:
+            dot.edge(str(id(child)), str(id(n)) + n._op)
+    return dot, nodes
+
+
+def test_the_lectures_neuron_by_hand_with_topological_order_and_picture():
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x2w2 = x2 * w2
+    n = x1w1 + x2w2 + b
+    o = n.tanh()
+    order = lecture_topological_order(o)
+    assert order[-1] is o and len(order) == 10
+    o.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+    assert n.grad == pytest.approx(1 - o.data**2)
+    assert (x1.grad, w1.grad, x2.grad, w2.grad) == pytest.approx((w1.data * 0.5, x1.data * 0.5, 0.5, 0.0))
+    dot, nodes = lecture_picture(o)
+    assert dot.source.count("->") == 9 + sum(1 for v in nodes if v._op)
+    assert "tanh" in dot.source and "{ o" not in dot.source
+
+
+class LectureNeuron:
+    def __init__(self, nin):
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(random.uniform(-1, 1))
+
+    def __call__(self, x):
+        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
+
+    def parameters(self):
+        return self.w + [self.b]
+
+
+class LectureMLP:
+    def __init__(self, nin, nouts):
+        sizes = [nin] + nouts
+        self.layers = [[LectureNeuron(sizes[i]) for _ in range(sizes[i + 1])] for i in range(len(nouts))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = [neuron(x) for neuron in layer]
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self):
+        return [p for layer in self.layers for neuron in layer for p in neuron.parameters()]
+
+
+def test_the_lectures_training_loop_follows_torch(torch):
+    random.seed(42)
+    net = LectureMLP(3, [4, 4, 1])
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    weights = [torch.tensor(p.data, dtype=torch.float64, requires_grad=True) for p in net.parameters()]
+    for _ in range(15):
+        ypred = [net(x) for x in xs]
+        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))
+        for p in net.parameters():
+            p.grad = 0.0
+        loss.backward()
+        for p in net.parameters():
+            p.data += -0.05 * p.grad
+
+        it = iter(weights)
+        layers = [[(next(it), next(it), next(it), next(it)) for _ in range(4)]]
+        h = [torch.tanh(sum(w * x for w, x in zip(ws[:3], row)) + ws[3]) for row in xs for ws in layers[0]]
+        rest = [[next(it) for _ in range(5)] for _ in range(4)]
+        out = [next(it) for _ in range(5)]
+        tloss = 0
+        for k, target in enumerate(ys):
+            hk = h[4 * k : 4 * k + 4]
+            h2 = [torch.tanh(sum(w * v for w, v in zip(ws[:4], hk)) + ws[4]) for ws in rest]
+            pred = torch.tanh(sum(w * v for w, v in zip(out[:4], h2)) + out[4])
+            tloss = tloss + (pred - target) ** 2
+        grads = torch.autograd.grad(tloss, weights)
+        assert loss.data == pytest.approx(tloss.item(), rel=1e-12)
+        with torch.no_grad():
+            for w, g in zip(weights, grads):
+                w -= 0.05 * g
+    assert loss.data < 0.5
