@@ -150,7 +150,7 @@ def test_picture_backprop_svgs_show_the_labelled_nodes(tmp_path, capsys):
 
     frames = sorted((tmp_path / "backprop_frames").glob("frame_*.svg"))
     assert len(frames) == 37, "one frame per node of the scalar graph"  # 2-4-1 net of weighted sums + BCE
-    assert "data:image/svg+xml" in (tmp_path / "backprop_frames" / "backprop.html").read_text()
+    assert 'class="bp-player' in (tmp_path / "backprop_frames" / "backprop.html").read_text()
     assert re.search(r"\b1 of 37\b", svg_text(frames[0])) and re.search(r"\b37 of 37\b", svg_text(frames[-1]))
     assert "graph_scalar.svg" in printed and "frames" in printed
 
