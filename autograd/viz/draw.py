@@ -139,7 +139,7 @@ def build_graph(root, options: DrawOptions, *, step=None, caption=None, grad_row
         "autograd",
         graph_attr={"rankdir": options.rankdir, "fontname": "Helvetica", "nodesep": "0.25", "ranksep": "0.35"},
         node_attr={"fontname": "Helvetica", "fontsize": "12", "shape": "box", "margin": "0.08,0.04"},
-        edge_attr={"fontname": "Helvetica", "fontsize": "10", "color": "#4b5563", "arrowsize": "0.7"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "11", "color": "#4b5563", "arrowsize": "0.7"},
     )
     if caption is not None:
         g.attr(label=dot_text(caption), labelloc="t", fontsize="14")

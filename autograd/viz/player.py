@@ -93,12 +93,13 @@ PLAYER_SCRIPT = r"""
     explain.innerHTML = data.frames[shown].html;
     slider.value = shown + 1;
     count.textContent = "step " + (shown + 1) + " of " + data.frames.length;
-    if (box.bpReveal && nodes["n" + data.frames[shown].cur]) box.bpReveal(nodes["n" + data.frames[shown].cur]);
+    if (box.bpReveal) box.bpReveal(nodes["n" + data.frames[shown].cur]);
   }
   root.querySelectorAll("[data-step]").forEach(b => b.addEventListener("click", () => {
     show(shown + Number(b.dataset.step)); root.focus({preventScroll: true});
   }));
   slider.addEventListener("input", () => show(Number(slider.value) - 1));
+  box.addEventListener("bp-full", () => box.bpReveal(nodes["n" + data.frames[shown].cur]));
   root.addEventListener("keydown", e => {
     const to = {ArrowLeft: shown - 1, ArrowRight: shown + 1, Home: 0, End: data.frames.length - 1}[e.key];
     if (to === undefined || e.target === slider) return;
@@ -133,7 +134,7 @@ class StepThrough:
             return not_drawn_html(frames.layout_graph().source)
         uid = self._element_id(svg)
         scope = f"#{uid}"
-        picture = zoom_box(inline_svg(svg))
+        picture = zoom_box(inline_svg(svg), max_height=0.6)  # room for the explanation when it wraps below
         n = len(frames)
         capped = ""
         if n < frames.total_steps:

@@ -69,16 +69,23 @@ ZOOM_SCRIPT = r"""
       const byWidth = Math.min(1, stage.clientWidth / w);
       s = byWidth >= READABLE ? byWidth : Math.max(byWidth, READABLE);
       if (!full.classList.contains("bp-full")) {
-        stage.style.height = Math.max(160, Math.min(h * s + 2, window.innerHeight * 0.75)) + "px";
+        const most = Number(box.dataset.maxHeight || 0.75);  // of the window's height
+        stage.style.height = Math.max(160, Math.min(h * s + 2, window.innerHeight * most)) + "px";
       }
       x = 0; y = 0; clampPan(); apply();
     }
     function toggleFull(on) {
       if (on === undefined) on = !full.classList.contains("bp-full");
+      const cw = stage.clientWidth / 2, ch = stage.clientHeight / 2;
       full.classList.toggle("bp-full", on);
       box.querySelectorAll("[data-zoom=full]").forEach(b => b.textContent = on ? "close" : "full window");
-      if (on) { s = Math.max(fitScale(), Math.min(1, s)); clampPan(); apply(); box.focus(); }
-      else start();
+      if (!on) { start(); return; }
+      // keep the point at the centre of the view in the centre, at a readable scale at least
+      const px = (cw - x) / s, py = (ch - y) / s;
+      s = Math.max(fitScale(), Math.min(1, Math.max(s, READABLE)));
+      x = stage.clientWidth / 2 - px * s; y = stage.clientHeight / 2 - py * s;
+      clampPan(); apply(); box.focus({preventScroll: true});
+      box.dispatchEvent(new CustomEvent("bp-full"));
     }
     let drag = null;
     stage.addEventListener("pointerdown", e => {
@@ -141,14 +148,15 @@ ZOOM_SCRIPT = r"""
 """
 
 
-def zoom_box(picture_html: str, *, href: str | None = None, tag: str = "div") -> str:
+def zoom_box(picture_html: str, *, href: str | None = None, max_height: float = 0.75, tag: str = "div") -> str:
     """``picture_html`` (an ``<img class="bp-pic">`` or an ``<svg class="bp-pic">``) in a pan-and-zoom box.
 
-    ``href``: where the picture's own file is (a URL), linked as "open the file".
+    ``href``: where the picture's own file is (a URL), linked as "open the file". ``max_height``:
+    the box's greatest height as a fraction of the window's.
     """
     link = f'<a href="{html.escape(href)}" target="_blank">open the file</a>' if href else ""
     return (
-        f'<{tag} class="bp-zoom" tabindex="0">'
+        f'<{tag} class="bp-zoom" tabindex="0" data-max-height="{max_height:g}">'
         '<div class="bp-zoom-bar">'
         '<button type="button" data-zoom="out" title="zoom out (-)">&minus;</button>'
         '<span class="bp-scale"></span>'
