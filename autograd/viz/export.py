@@ -59,7 +59,7 @@ def backprop_frames(
             paths[-1].write_text(svg, encoding="utf-8")
         return paths
 
-    progress_bar = Progress(len(frames), progress)
+    progress_bar = Progress(len(frames), progress, note=f"; each {fmt} frame is a dot run, SVG frames are much faster")
     paths, missing = [], False
     for k in range(len(frames)):
         written, gone = save_picture(frames.dot_frame(k), out / frame_name(k, len(frames), fmt), fmt)

@@ -18,8 +18,9 @@ yet are faded with "grad ?".
 
 from __future__ import annotations
 
-import copy
+import html
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -167,7 +168,12 @@ class BackwardFrames:
     # ------------------------------------------------------------------ pictures
 
     def svgs(self, *, caption=True, progress=None):
-        """Each frame as a standalone SVG document (text), restyled from the one layout."""
+        """Each frame as a standalone SVG document (text), restyled from the one layout.
+
+        The layout is serialised once, with a slot for each part that a frame changes (the class
+        of every node, op and edge group, the text of every grad row, the caption); each frame
+        fills in the slots.
+        """
         layout = self.layout_svg()
         if layout is None:
             raise RuntimeError(f"backprop_frames: Graphviz's dot program is not on PATH; {INSTALL_DOT}")
@@ -176,43 +182,55 @@ class BackwardFrames:
         style = ET.Element(f"{{{SVG_NS}}}style")
         style.text = frame_css()
         tree.insert(0, style)
-        for name, els in nodes.items():  # every frame's changes are relative to this start
-            if not name.endswith("op"):
-                for el in els:
-                    el.set("class", "node bp-unreached")
-        for el in grads.values():
-            el.text = "grad ?"
-        marked = []
-        for k, frame in enumerate(self.frames):
-            for el in marked:
-                el.set("class", el.get("class").replace(" bp-current", "").replace(" bp-active", ""))
-            marked = []
+        slots = {}
+
+        def slot(key, element, attribute=None):
+            token = f"@@bp{len(slots)}@@"
+            slots[key] = len(slots)
+            if attribute is None:
+                element.text = token
+            else:
+                element.set(attribute, token)
+
+        n = len(self.order)
+        for i in range(n):
+            for kind, name in (("n", f"n{i}"), ("o", f"n{i}op")):
+                if name in nodes:
+                    slot((kind, i), nodes[name][0], "class")
+            if f"n{i}" in grads:
+                slot(("g", i), grads[f"n{i}"])
+        for key, groups in edges.items():
+            for j, group in enumerate(groups):
+                slot(("e", key, j), group, "class")
+        if caption:
+            slot(("c",), _caption_band(tree, max((f.text.caption for f in self.frames), key=len)))
+        parts = re.split(r"@@bp(\d+)@@", ET.tostring(tree, encoding="unicode"))
+        texts, filled = parts[0::2], [int(i) for i in parts[1::2]]  # the text between the slots, the slots
+
+        start = {"n": "node bp-unreached", "o": "node bp-unreached", "g": "grad ?", "e": "edge", "c": ""}
+        base = [start[key[0]] for key in slots]  # every frame's changes are relative to this
+        for frame in self.frames:
             for i, state, text in frame.changes:
-                for el in nodes.get(f"n{i}", ()):
-                    el.set("class", f"node {STATE_CLASS[state]}")
-                if f"n{i}" in grads:
-                    grads[f"n{i}"].text = text
-            self._mark_ops(nodes, k)
-            for name in (f"n{frame.current}", f"n{frame.current}op"):
-                for el in nodes.get(name, ()):
-                    el.set("class", el.get("class") + " bp-current")
-                    marked.append(el)
-            for key in frame.edges:
-                for el in edges.get(key, ()):
-                    el.set("class", "edge bp-active")
-                    marked.append(el)
-            out = _with_caption(copy.deepcopy(tree), frame.text.caption) if caption else tree
+                base[slots[("n", i)]] = f"node {STATE_CLASS[state]}"
+                if ("g", i) in slots:
+                    base[slots[("g", i)]] = html.escape(text, quote=False)
+            if ("o", frame.current) in slots:  # an op fades until backward has processed its node
+                base[slots[("o", frame.current)]] = "node bp-done"
+            values = list(base)
+            for key in (("n", frame.current), ("o", frame.current)):
+                if key in slots:
+                    values[slots[key]] += " bp-current"
+            for edge in frame.edges:
+                for j in range(len(edges.get(edge, ()))):
+                    values[slots[("e", edge, j)]] = "edge bp-active"
+            if caption:
+                values[slots[("c",)]] = html.escape(frame.text.caption, quote=False)
+            out = [texts[0]]
+            for index, text in zip(filled, texts[1:]):
+                out += (values[index], text)
             if progress is not None:
                 progress.advance()
-            yield ET.tostring(out, encoding="unicode")
-
-    def _mark_ops(self, nodes, k):
-        # an op fades until backward has processed its node
-        step = self.steps[k]
-        for i, node in enumerate(self.order):
-            for el in nodes.get(f"n{i}op", ()):
-                done = id(node) in step.final
-                el.set("class", el.get("class").split(" bp-")[0] + (" bp-done" if done else " bp-unreached"))
+            yield "".join(out)
 
     def dot_frame(self, k: int):
         """Frame ``k`` as a DOT graph of its own (for formats other than SVG).
@@ -278,25 +296,23 @@ def _elements(tree):
 CAPTION_HEIGHT = 28.0  # points
 
 
-def _with_caption(tree, caption: str):
-    """``tree`` with ``caption`` in a band above the picture, widened if the caption needs it."""
+def _caption_band(tree, longest: str):
+    """Room for a caption above the picture (wide enough for ``longest``); returns its text element."""
     _, _, width, height = (float(v) for v in tree.get("viewBox").split())
-    width = max(width, 16 + 7.0 * len(caption))  # about 7 pt per character at 13 pt Helvetica
+    width = max(width, 16 + 7.0 * len(longest))  # about 7 pt per character at 13 pt Helvetica
     tree.set("viewBox", f"0 {-CAPTION_HEIGHT} {width:.2f} {height + CAPTION_HEIGHT:.2f}")
     tree.set("width", f"{width:.0f}pt")
     tree.set("height", f"{height + CAPTION_HEIGHT:.0f}pt")
-    band = ET.Element(
-        f"{{{SVG_NS}}}rect", x="0", y=f"{-CAPTION_HEIGHT}", width=f"{width:.2f}", height=f"{CAPTION_HEIGHT}"
-    )
+    band = ET.Element(f"{{{SVG_NS}}}rect", x="0", y=f"{-CAPTION_HEIGHT}", width=f"{width:.2f}")
+    band.set("height", f"{CAPTION_HEIGHT}")
     band.set("fill", "white")
     text = ET.Element(f"{{{SVG_NS}}}text", x="8", y="-9")
     text.set("font-family", "Helvetica,Arial,sans-serif")
     text.set("font-size", "13")
     text.set("fill", CURRENT)
-    text.text = caption
     tree.insert(1, band)
     tree.insert(2, text)
-    return tree
+    return text
 
 
 class Progress:
@@ -306,7 +322,7 @@ class Progress:
     ``True`` always; ``False`` never.
     """
 
-    def __init__(self, total: int, enabled=None, stream=None):
+    def __init__(self, total: int, enabled=None, stream=None, note: str = ""):
         self.stream = stream or sys.stderr
         self.total = total
         self.done = 0
@@ -316,7 +332,7 @@ class Progress:
         if self.shown:
             print(
                 f"backprop_frames: drawing {total} frames, one per node (max_frames=N draws only the first N "
-                "steps; max_nodes= refuses bigger graphs)",
+                f"steps; max_nodes= refuses bigger graphs){note}",
                 file=self.stream,
             )
 
