@@ -167,21 +167,22 @@ class BackwardFrames:
 
     # ------------------------------------------------------------------ pictures
 
-    def svgs(self, *, caption=True, progress=None):
+    def svgs(self, *, caption=True, style=True, progress=None):
         """Each frame as a standalone SVG document (text), restyled from the one layout.
 
         The layout is serialised once, with a slot for each part that a frame changes (the class
         of every node, op and edge group, the text of every grad row, the caption); each frame
-        fills in the slots.
+        fills in the slots. ``style=False`` leaves out the frames' CSS (for a page that has it).
         """
         layout = self.layout_svg()
         if layout is None:
             raise RuntimeError(f"backprop_frames: Graphviz's dot program is not on PATH; {INSTALL_DOT}")
         tree = ET.fromstring(layout)
         nodes, grads, edges = _elements(tree)
-        style = ET.Element(f"{{{SVG_NS}}}style")
-        style.text = frame_css()
-        tree.insert(0, style)
+        if style:
+            css = ET.Element(f"{{{SVG_NS}}}style")
+            css.text = frame_css()
+            tree.insert(0, css)
         slots = {}
 
         def slot(key, element, attribute=None):

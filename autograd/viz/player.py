@@ -129,9 +129,10 @@ class StepThrough:
     def html(self) -> str:
         """The player: one ``<div>`` with its styles, the picture, the steps' data and its script."""
         frames = self.frames
-        svg = frames.layout_svg()
-        if svg is None:
+        if frames.layout_svg() is None:
             return not_drawn_html(frames.layout_graph().source)
+        # the first step already drawn, so that a page whose scripts do not run still shows it
+        svg = next(frames.svgs(caption=False, style=False))
         uid = self._element_id(svg)
         scope = f"#{uid}"
         picture = zoom_box(inline_svg(svg), max_height=0.6)  # room for the explanation when it wraps below
@@ -151,7 +152,8 @@ class StepThrough:
             "</div>"
             '<div class="bp-body">'
             f"{picture}"
-            '<div class="bp-explain" aria-live="polite"><div class="bp-explain-step"></div>'
+            '<div class="bp-explain" aria-live="polite">'
+            f'<div class="bp-explain-step">{frames.frames[0].text.html}</div>'
             '<p class="bp-key"><b style="color:#7c3aed">Violet</b>: the node backward is processing and the '
             "edges it sends gradient along. <i>Italic (so far)</i>: part of a gradient has arrived. "
             "Faded, <code>grad ?</code>: nothing has reached it yet.</p></div>"

@@ -25,7 +25,8 @@ ZOOM_CSS = """
 .bp-zoom-bar a { margin-left: 0.3rem; }
 .bp-zoom-bar .bp-scale { min-width: 3.5em; text-align: right; }
 .bp-zoom-bar .bp-hint { margin-left: auto; color: #6b7280; }
-.bp-stage { position: relative; overflow: hidden; cursor: grab; touch-action: none; height: 360px; }
+.bp-stage { position: relative; overflow: auto; height: 360px; }
+.bp-stage[data-ready] { overflow: hidden; cursor: grab; touch-action: none; }
 .bp-stage.bp-dragging { cursor: grabbing; }
 .bp-stage > .bp-pic { position: absolute; left: 0; top: 0; transform-origin: 0 0;
   max-width: none !important; max-height: none !important; user-select: none; -webkit-user-drag: none; }
@@ -42,6 +43,7 @@ ZOOM_SCRIPT = r"""
   function setup(box) {
     box.dataset.ready = "1";
     const stage = box.querySelector(".bp-stage"), pic = stage.querySelector(".bp-pic");
+    stage.dataset.ready = "1";  // from here the script pans (without it the box scrolls)
     const scaleText = box.querySelector(".bp-scale");
     const full = box.closest(".bp-fullable") || box;
     let s = 1, x = 0, y = 0, w = 0, h = 0;
