@@ -40,6 +40,10 @@ from .nodes import graph_nodes, node_kind, parameter_ids
 from .text import format_number, format_shape, html_text, summary, visible
 
 INSTALL_PYTHON = "pip install 'backprop-lab[viz]'  (or: pip install graphviz)"
+INSTALL_DOT = (
+    "install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
+    "or see https://graphviz.org/download/"
+)
 
 # Fill, outline and style of each kind of node.
 STYLES = {
@@ -74,8 +78,7 @@ def require_graphviz():
     except ImportError:
         raise ImportError(
             f"autograd.viz draws with the graphviz Python package, which is not installed: {INSTALL_PYTHON}. "
-            "Rendering pictures also needs Graphviz's dot program (apt-get install graphviz, "
-            "brew install graphviz, or https://graphviz.org/download/)."
+            f"Rendering pictures also needs Graphviz's dot program: {INSTALL_DOT}."
         ) from None
     return graphviz
 

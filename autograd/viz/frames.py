@@ -1,7 +1,7 @@
 """Backward, one picture per step, all on ONE layout.
 
->>> frames = BackwardFrames(L)          # runs backward (recorded), then dot once
->>> frames.svg(0)                       # the first step's picture, as SVG text
+>>> frames = BackwardFrames(L)          # records backward's steps
+>>> svgs = list(frames.svgs())          # dot lays the graph out once; one SVG text per step
 >>> backprop_frames(L, "frames")        # frame_000.svg, frame_001.svg, ...
 
 ``dot`` lays the graph out once, with each node's grad row as wide as its widest text over all
@@ -25,10 +25,10 @@ import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from .draw import DrawOptions, build_graph
+from .draw import CURRENT, INSTALL_DOT, DrawOptions, build_graph
 from .explain import StepText, explain_steps, grad_text
 from .nodes import graph_nodes, parameter_ids
-from .render import INSTALL_DOT, pipe
+from .render import pipe
 from .steps import BackpropStep, backprop_steps
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -36,7 +36,6 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
 
-CURRENT = "#7c3aed"
 FRAME_CSS = """
 {scope}g.bp-unreached {{ opacity: 0.4; }}
 {scope}text.bp-grad {{ font-weight: bold; }}
@@ -129,12 +128,15 @@ class BackwardFrames:
         shown = {i: ("unreached", "grad ?") for i in range(len(self.order))}
         frames = []
         for step, text in zip(self.steps, texts):
+            # a step changes the state and grad of its node and of that node's inputs, nothing else
             changes = []
-            for i, node in enumerate(self.order):
+            for node in {id(n): n for n in (step.node, *step.node.parents)}.values():
+                i = index[id(node)]
                 now = (step.state(node), grad_text(node, step, p))
                 if now != shown[i]:
                     changes.append((i, *now))
                     shown[i] = now
+            changes.sort()
             k = index[id(step.node)]
             edges = [f"n{k}op->n{k}"] if step.node.op is not None else []
             edges += [f"n{index[id(s.parent)]}->n{k}op" for s in step.sent]

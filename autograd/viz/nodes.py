@@ -19,8 +19,6 @@ from ..graph import topological_order
 from ..tensor import Tensor
 from ..value import Value
 
-KINDS = ("parameter", "input", "intermediate")
-
 
 def graph_nodes(root, max_nodes=400, *, where="draw_graph") -> list:
     """``topological_order(root)``, or ``ValueError`` when it holds more than ``max_nodes`` nodes."""

@@ -20,6 +20,7 @@ import json
 import re
 from pathlib import Path
 
+from .draw import CURRENT
 from .frames import BackwardFrames, frame_css
 from .render import not_drawn_html
 from .zoom import ZOOM_CSS, ZOOM_SCRIPT, zoom_box
@@ -154,7 +155,7 @@ class StepThrough:
             f"{picture}"
             '<div class="bp-explain" aria-live="polite">'
             f'<div class="bp-explain-step">{frames.frames[0].text.html}</div>'
-            '<p class="bp-key"><b style="color:#7c3aed">Violet</b>: the node backward is processing and the '
+            f'<p class="bp-key"><b style="color:{CURRENT}">Violet</b>: the node backward is processing and the '
             "edges it sends gradient along. <i>Italic (so far)</i>: part of a gradient has arrived. "
             "Faded, <code>grad ?</code>: nothing has reached it yet.</p></div>"
             "</div>"

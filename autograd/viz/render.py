@@ -18,12 +18,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from .draw import DrawOptions, build_graph, require_graphviz
-
-INSTALL_DOT = (
-    "install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
-    "or see https://graphviz.org/download/"
-)
+from .draw import INSTALL_DOT, DrawOptions, build_graph, require_graphviz
 
 
 class GraphvizNotFound(UserWarning):
