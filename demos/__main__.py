@@ -112,7 +112,8 @@ def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bo
                 f"the graph is in {link(path)}, as DOT text.</p>"
             )
         url = quote(_rel(folder, path))
-        return zoom.zoom_box(zoom.image(url, alt), href=url)
+        plot = path.suffix == ".png"  # a plot reads as a whole: fit it to the width
+        return zoom.zoom_box(zoom.image(url, alt), href=url, min_scale=0.0 if plot else 0.75)
 
     def pre(text):
         return f"<pre>{html.escape(text)}</pre>"

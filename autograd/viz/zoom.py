@@ -8,7 +8,7 @@ In a box: drag to pan; the + and - buttons, the keys + and -, or Ctrl + wheel to
 the whole picture; "1:1" its natural size. A click (without dragging) or the "full window"
 button fills the window with the box (or with the element around it marked ``bp-fullable``);
 there the wheel zooms, and Escape or a click on "close" returns. A picture starts at its natural
-size when that fits, else at the larger of "fit" and a readable 75 %.
+size when that fits, else at the larger of "fit to the width" and a readable 75 % (``min_scale``).
 """
 
 from __future__ import annotations
@@ -39,13 +39,14 @@ ZOOM_CSS = """
 ZOOM_SCRIPT = r"""
 (function () {
   if (window.bpZoom) { window.bpZoom.init(document); return; }
-  const READABLE = 0.75, MIN = 0.05, MAX = 8;
+  const MIN = 0.05, MAX = 8;
   function setup(box) {
     box.dataset.ready = "1";
     const stage = box.querySelector(".bp-stage"), pic = stage.querySelector(".bp-pic");
     stage.dataset.ready = "1";  // from here the script pans (without it the box scrolls)
     const scaleText = box.querySelector(".bp-scale");
     const full = box.closest(".bp-fullable") || box;
+    const READABLE = Number(box.dataset.minScale || 0);  // the least scale a picture starts at
     let s = 1, x = 0, y = 0, w = 0, h = 0;
     function natural() {
       if (pic.tagName.toLowerCase() === "img") return [pic.naturalWidth || 300, pic.naturalHeight || 150];
@@ -69,7 +70,7 @@ ZOOM_SCRIPT = r"""
       [w, h] = natural();
       if (pic.tagName.toLowerCase() !== "img") { pic.style.width = w + "px"; pic.style.height = h + "px"; }
       const byWidth = Math.min(1, stage.clientWidth / w);
-      s = byWidth >= READABLE ? byWidth : Math.max(byWidth, READABLE);
+      s = Math.max(byWidth, READABLE);
       if (!full.classList.contains("bp-full")) {
         const most = Number(box.dataset.maxHeight || 0.75);  // of the window's height
         stage.style.height = Math.max(160, Math.min(h * s + 2, window.innerHeight * most)) + "px";
@@ -150,15 +151,18 @@ ZOOM_SCRIPT = r"""
 """
 
 
-def zoom_box(picture_html: str, *, href: str | None = None, max_height: float = 0.75, tag: str = "div") -> str:
+def zoom_box(
+    picture_html: str, *, href: str | None = None, max_height: float = 0.75, min_scale: float = 0.75, tag: str = "div"
+) -> str:
     """``picture_html`` (an ``<img class="bp-pic">`` or an ``<svg class="bp-pic">``) in a pan-and-zoom box.
 
     ``href``: where the picture's own file is (a URL), linked as "open the file". ``max_height``:
-    the box's greatest height as a fraction of the window's.
+    the box's greatest height as a fraction of the window's. ``min_scale``: the least scale the
+    picture starts at, so that a graph's labels stay readable (0 for a plot to fit the width).
     """
     link = f'<a href="{html.escape(href)}" target="_blank">open the file</a>' if href else ""
     return (
-        f'<{tag} class="bp-zoom" tabindex="0" data-max-height="{max_height:g}">'
+        f'<{tag} class="bp-zoom" tabindex="0" data-max-height="{max_height:g}" data-min-scale="{min_scale:g}">'
         '<div class="bp-zoom-bar">'
         '<button type="button" data-zoom="out" title="zoom out (-)">&minus;</button>'
         '<span class="bp-scale"></span>'
