@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import re
 import shutil
 import warnings
@@ -15,26 +14,15 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 from conftest import require_dot, require_module
-from test_viz import micrograd_graph, tensor_graph
+from viz_examples import micrograd_graph, mlp_graph, tensor_graph
 
 from autograd import Tensor, Value, topological_order
 from autograd import scalar_ops as sops
 from autograd.value import nary
 from autograd.viz import GraphvizNotFound, backprop_frames, backprop_steps
 from autograd.viz.frames import BackwardFrames, Progress
-from nn.scalar import MLP
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def mlp_graph():
-    """``(MLP(3, [4, 1])(x) - 1) ** 2``: one ``weighted_sum`` node per neuron; no backward yet."""
-    random.seed(4)  # 16 of the 21 parameters get a nonzero gradient
-    model = MLP(3, [4, 1])
-    x = [Value(0.5, label="x1"), Value(-1.0, label="x2"), Value(2.0, label="x3")]
-    loss = (model(x) - 1.0) ** 2
-    loss.label = "loss"
-    return model, loss
 
 
 def grads(order) -> list:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require_dot, require_module
+from viz_examples import Report, by_label, micrograd_graph, tensor_graph
 
 from autograd import Tensor, Value, topological_order
 from autograd import scalar_ops as sops
@@ -43,49 +44,6 @@ def viz():
     from autograd import viz
 
     return viz
-
-
-def micrograd_graph():
-    """micrograd's ``L = (a*b + c) * f``, labelled, after backward."""
-    a = Value(2.0, label="a")
-    b = Value(-3.0, label="b")
-    c = Value(10.0, label="c")
-    f = Value(-2.0, label="f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    L.backward()
-    return L
-
-
-def tensor_graph():
-    """``sigmoid(x @ w + b).sum()`` with a constant input x, after backward."""
-    x = Tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]], label="x")
-    w = Tensor([[0.1], [-0.2], [0.3]], requires_grad=True, label="w")
-    b = Tensor([0.05], requires_grad=True, label="b")
-    z = x @ w + b
-    z.label = "z"
-    y = z.sigmoid().sum()
-    y.label = "y"
-    y.backward()
-    return y
-
-
-def by_label(root) -> dict:
-    return {node.label: node for node in topological_order(root) if node.label}
-
-
-class Report:
-    """A stand-in for the manual-versus-automatic report: ``status(node)`` from a dict of labels."""
-
-    def __init__(self, statuses):
-        self.statuses = statuses
-
-    def status(self, node):
-        return self.statuses.get(node.label)
 
 
 def check_golden(name: str, text: str):
@@ -133,7 +91,7 @@ def test_same_graph_twice_gives_identical_source(viz):
 
 def test_source_is_identical_in_another_process(viz):
     code = (
-        "import sys; sys.path.insert(0, 'tests'); from test_viz import micrograd_graph, tensor_graph; "
+        "import sys; sys.path.insert(0, 'tests'); from viz_examples import micrograd_graph, tensor_graph; "
         "from autograd.viz import dot_source; "
         "sys.stdout.buffer.write((dot_source(micrograd_graph()) + dot_source(tensor_graph())).encode())"
     )
