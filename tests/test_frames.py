@@ -59,13 +59,18 @@ def test_what_each_step_sends_is_what_backward_added():
     steps = backprop_steps(loss)
     checked = 0
     for before, step in zip([None, *steps], steps):
-        for s in step.sent:
-            was = 0.0 if before is None or before.grad(s.parent) is None else before.grad(s.parent)
-            assert s.total == step.grad(s.parent)
-            assert s.amount == pytest.approx(step.grad(s.parent) - was, rel=1e-12, abs=1e-15)
+        sent = {id(s.parent): s for s in step.sent}
+        for parent in {id(p): p for p in step.node.parents}.values():
+            was = 0.0 if before is None or before.grad(parent) is None else before.grad(parent)
+            if id(parent) not in sent:  # nothing sent (a structural zero, such as a dead ReLU's)
+                assert step.grad(parent) in (None, was)
+                continue
+            s = sent[id(parent)]
+            assert s.total == step.grad(parent)
+            assert s.amount == pytest.approx(step.grad(parent) - was, rel=1e-12, abs=1e-15)
             assert s.amount == pytest.approx(s.local * step.grad(step.node), rel=1e-12, abs=1e-15)
             checked += 1
-    assert checked == sum(len(set(map(id, node.parents))) for node in order if node.op is not None)
+    assert checked >= sum(node.op is not None for node in order)
 
 
 def test_a_parent_used_twice_receives_both_edges_at_once():
