@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from autograd.viz import zoom
 from demos import compare_gradients, find_the_mistake, picture_backprop, train_seed
 from demos._output import INSTALL_GRAPHVIZ, OutputFile, output_dir, print_written, prog_name
 
@@ -88,12 +89,16 @@ def main(argv=None) -> int:
 # ---------------------------------------------------------------------- index.html
 
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 90rem; margin: 1.5rem auto; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { margin-top: 2.5rem; border-bottom: 1px solid #ccc; }
-pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
-img { max-width: 100%; border: 1px solid #ddd; background: white; }
+p, li { max-width: 52rem; }
+pre { background: #f6f6f6; padding: 0.8rem; white-space: pre-wrap; overflow-wrap: anywhere;
+  font-size: clamp(0.7rem, 1.45vw, 0.85rem); }
+img { max-width: 100%; }
 .warn { background: #fff3cd; border: 1px solid #e0c060; padding: 0.8rem; }
-.frames a { margin-right: 0.4rem; } td { padding: 0 0.8rem 0 0; vertical-align: top; }
+.frames { line-height: 1.9; } .frames a { margin-right: 0.4rem; }
+table.files td { padding: 0 0.8rem 0.2rem 0; vertical-align: top; overflow-wrap: anywhere; }
+.bp-player { margin: 0.8rem 0; }
 """
 
 
@@ -111,7 +116,9 @@ def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bo
                 f'<p class="warn">No picture without Graphviz\'s <code>dot</code> (see the top of the page): '
                 f"the graph is in {link(path)}, as DOT text.</p>"
             )
-        return f'<p><a href="{_href(folder, path)}"><img src="{_href(folder, path)}" alt="{html.escape(alt)}"></a></p>'
+        url = quote(_rel(folder, path))
+        plot = path.suffix == ".png"  # a plot reads as a whole: fit it to the width
+        return zoom.zoom_box(zoom.image(url, alt), href=url, min_scale=0.0 if plot else 0.75)
 
     def pre(text):
         return f"<pre>{html.escape(text)}</pre>"
@@ -120,19 +127,22 @@ def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bo
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>backprop-lab: the seed network, trained, pictured and checked</title>",
-        f"<style>{STYLE}</style></head><body>",
+        f"<style>{STYLE}{zoom.ZOOM_CSS}</style></head><body>",
         "<h1>backprop-lab: the seed network, trained, pictured and checked</h1>",
         "<p>A 2-4-1 sigmoid network trained with binary cross-entropy on four points, as in the article "
         "this project grew from; its backward pass drawn as a graph; and its hand-derived gradients checked "
         "against the engine's automatic ones. Made by <code>python -m demos</code>.</p>",
+        "<p>Every picture can be dragged to pan; the buttons above it zoom, <b>fit</b> shows all of it, and a click "
+        "(or <b>full window</b>) fills the window with it, where the mouse wheel zooms and Escape returns.</p>",
     ]
     if missing_dot:
         parts.append(f'<p class="warn">{html.escape(INSTALL_GRAPHVIZ)}</p>')
 
     # 1. training
     parts += [
-        "<h2>1. Training</h2>",
+        '<h2 id="training">1. Training</h2>',
         f"<p>Optimizer {html.escape(args.optimizer)}, learning rate {html.escape(lr)}, {args.epochs} epochs, "
         f"targets '{html.escape(args.targets)}', seed {args.seed}. The dashed line is the lowest loss "
         "possible for these targets: the mean entropy of the targets (they are not 0/1 labels).</p>",
@@ -147,32 +157,34 @@ def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bo
     # 2. pictures
     scalar, tensor = pictures.files[0].path, pictures.files[1].path
     parts += [
-        "<h2>2. The graph after backward</h2>",
+        '<h2 id="graphs">2. The graph after backward</h2>',
         f"<h3>One sample, scalar level ({pictures.scalar_nodes} nodes)</h3>",
         "<p>Every weight is its own node (<code>w1[0,1]</code>: from input 0 to hidden unit 1); each box shows "
         "the node's value and its gradient, the derivative of this sample's loss with respect to it.</p>",
         picture(scalar, "scalar computation graph of one sample"),
-        "<h3>The batch of four, tensor level</h3>",
+        '<h3 id="tensor">The batch of four, tensor level</h3>',
         "<p>The same network on all four samples at once: a few matrix nodes, gradients of the mean loss.</p>",
         picture(tensor, "tensor computation graph of the batch"),
     ]
     if pictures.frames:
+        player = pictures.player
         parts += [
-            "<h3>Step through the backward pass</h3>",
-            "<p>" + html.escape(" ".join(pictures.notes)) + " Each frame marks in violet the node whose "
-            "gradient has just become complete and the edges it sends gradient along.</p>",
+            '<h3 id="steps">Step through the backward pass</h3>',
+            "<p>" + html.escape(" ".join(pictures.notes)) + " The node being processed and the edges it sends "
+            "gradient along are violet; the table beside the picture shows what each input receives: the "
+            "node's gradient times the local derivative.</p>",
+            player.html() if player is not None else "",
             (
-                f"<p><b>{link(pictures.step_page, 'Step through it on one page')}</b> (buttons or the arrow keys), "
-                "or open the frames one by one:</p>"
+                f"<p>The same player on a page of its own: {link(pictures.step_page)}. The frames as pictures, "
+                "one file per step (all on one layout):</p>"
                 if pictures.step_page is not None
                 else "<p>The frames one by one:</p>"
             ),
             '<p class="frames">' + " ".join(link(p, str(i)) for i, p in enumerate(pictures.frames, 1)) + "</p>",
-            picture(pictures.frames[0], "first frame of the backward pass"),
         ]
 
     # 3. comparison
-    parts.append("<h2>3. Manual against automatic gradients</h2>")
+    parts.append('<h2 id="comparison">3. Manual against automatic gradients</h2>')
     for key, text in compared.texts.items():
         parts.append(f"<h3>{html.escape(compare_gradients.TITLES.get(key, key))}</h3>")
         parts.append(pre(text))
@@ -192,13 +204,13 @@ def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bo
     # 4. finding mistakes
     mistake_files = mistakes.files if mistakes is not None else []
     if mistakes is not None:
-        parts.append("<h2>4. Find the mistake in a hand derivation</h2>")
+        parts.append('<h2 id="mistakes">4. Find the mistake in a hand derivation</h2>')
         parts += [pre(mistakes.texts["article"]), pre(mistakes.texts["batchnorm"])]
         shown = next(f.path for f in mistakes.files if f.path.stem == "graph_mistake")
         parts.append(picture(shown, "the batch-norm network's graph with its first wrong node in red"))
 
     # every file, once more
-    parts += ["<h2>All files</h2>", "<table>"]
+    parts += ['<h2 id="files">All files</h2>', '<table class="files">']
     frames = {p.resolve() for p in pictures.frames}
     for f in trained.files + pictures.files + compared.files + mistake_files:
         if f.path.resolve() in frames:
@@ -210,7 +222,7 @@ def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bo
                 f"<tr><td>{link(first)} ... {link(last)}</td>"
                 f"<td>{len(pictures.frames)} frames of the backward pass, linked one by one above</td></tr>"
             )
-    parts += ["</table>", "</body></html>", ""]
+    parts += ["</table>", f"<script>{zoom.ZOOM_SCRIPT}</script>", "</body></html>", ""]
 
     path = folder / "index.html"
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -10,9 +10,13 @@ Three pictures, each with every node's value and gradient after ``backward``:
 - ``graph_tensor.svg``: the whole batch of four samples through the ``Tensor`` network: the same
   computation in a handful of matrix nodes (``x @ w1 + b1``, ...), with the mean loss at the end.
 - ``backprop_frames/``: the scalar graph's backward pass step by step, one frame per node in
-  the order the chain rule visits them, starting from the loss (``frame_000.svg`` ...), and
-  ``backprop.html``, the same frames on one page to step through with the arrow keys. The graph
-  has 37 nodes, few enough to step through whole rather than a piece of it.
+  the order the chain rule visits them, starting from the loss (``frame_000.svg`` ...), all on
+  one layout, and ``backprop.html``, a player of the same steps (buttons, arrow keys, a slider,
+  each step explained beside the picture). The graph has 37 nodes, few enough to step through
+  whole rather than a piece of it.
+
+In the scalar pictures the sample's inputs (``x[0]``, ``x[1]``) are drawn as inputs, apart from
+the network's parameters (``parameters=net``).
 
     python -m demos.picture_backprop --out out [--sample 1] [--seed 0]
 
@@ -49,6 +53,7 @@ class PictureOutput:
     files: list[OutputFile] = field(default_factory=list)
     frames: list[Path] = field(default_factory=list)
     step_page: Path | None = None
+    player: object = None  # the StepThrough of the frames, for a page to embed
     missing_dot: bool = False
     scalar_nodes: int = 0
     notes: list[str] = field(default_factory=list)
@@ -173,9 +178,9 @@ def run(
     folder = output_dir(out)
     output = PictureOutput()
 
-    loss, _scalar_net = scalar_graph(seed, sample)
+    loss, scalar_net = scalar_graph(seed, sample)
     output.scalar_nodes = count_nodes(loss)
-    path, missing = render_quietly(viz.render, loss, folder / "graph_scalar.svg", rankdir="LR")
+    path, missing = render_quietly(viz.render, loss, folder / "graph_scalar.svg", rankdir="LR", parameters=scalar_net)
     output.missing_dot |= missing
     output.files.append(
         OutputFile(path, f"scalar graph of sample {sample}: {output.scalar_nodes} Value nodes, value and gradient each")
@@ -190,11 +195,11 @@ def run(
 
     if frames:
         frame_dir = folder / "backprop_frames"
-        pages, output.frames = _frames(viz, loss, frame_dir)
-        output.step_page = pages[0] if pages else None
+        output.player, output.frames = _frames(viz, loss, frame_dir, scalar_net)
+        output.step_page = output.player.save(frame_dir / "backprop.html") if output.player is not None else None
         if output.step_page is not None:
             output.files.append(
-                OutputFile(output.step_page, "the backward pass step by step, one page (buttons or arrow keys)")
+                OutputFile(output.step_page, "the backward pass step by step: a player (buttons, arrow keys, slider)")
             )
         output.missing_dot |= any(p.suffix == ".dot" for p in output.frames)
         output.files.extend(
@@ -216,18 +221,18 @@ def run(
     return output
 
 
-def _frames(viz, root, frame_dir: Path) -> tuple[list[Path], list[Path]]:
+def _frames(viz, root, frame_dir: Path, net) -> tuple[object, list[Path]]:
+    """The frames as files, and the player of the same steps (``None`` without dot)."""
     import warnings
 
-    from autograd.frames import write_frames_page
     from autograd.viz import GraphvizNotFound
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphvizNotFound)  # said once, by run()
-        frames = [Path(p) for p in viz.backprop_frames(root, frame_dir, format="svg")]
+        frames = [Path(p) for p in viz.backprop_frames(root, frame_dir, format="svg", parameters=net)]
     if any(p.suffix != ".svg" for p in frames):  # without dot: .dot sources, nothing to put on a page
-        return [], frames
-    return [write_frames_page(frames, frame_dir / "backprop.html")], frames
+        return None, frames
+    return viz.step_through(root, parameters=net), frames
 
 
 def main(argv=None) -> int:

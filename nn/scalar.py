@@ -5,6 +5,11 @@ the same order), so after the same ``random.seed`` the weights are identical. Th
 graph: micrograd builds ``b + w_1 x_1 + ... + w_n x_n`` from 2n binary nodes; here it is one
 ``weighted_sum`` node with 2n + 1 parents (``scalar_ops.WEIGHTED_SUM``), which makes the graph
 about ten times smaller and the training loop correspondingly faster.
+
+Names, for the pictures: an ``MLP``'s parameters are labelled ``w[layer][neuron][i]`` (the weight
+from input ``i``) and ``b[layer][neuron]``, a ``Layer``'s ``w[neuron][i]`` and ``b[neuron]``, a
+lone ``Neuron``'s ``w[i]`` and ``b``; numbers given as the input become Values labelled ``x[i]``.
+Draw with ``draw_graph(loss, parameters=model)`` to have the inputs drawn apart from the parameters.
 """
 
 from __future__ import annotations
@@ -20,9 +25,18 @@ from .module import Module
 _WEIGHTED_SUM = sops.WEIGHTED_SUM
 
 
-def as_values(xs) -> list:
-    """``xs`` with every number wrapped as a (constant) Value."""
+def as_values(xs, name: str = "") -> list:
+    """``xs`` with every number wrapped as a (constant) Value, labelled ``name[i]`` when ``name`` is given."""
+    if name:
+        return [x if type(x) is Value else Value(x, label=f"{name}[{i}]") for i, x in enumerate(xs)]
     return [x if type(x) is Value else Value(x) for x in xs]
+
+
+def name_parameters(neuron, where: str = "") -> None:
+    """Label ``neuron``'s parameters ``w{where}[i]`` and ``b{where}`` (``where`` as ``"[0][2]"``)."""
+    for i, w in enumerate(neuron.w):
+        w.label = f"w{where}[{i}]"
+    neuron.b.label = f"b{where}"
 
 
 def weighted_sum(w, x, b) -> Value:
@@ -52,9 +66,10 @@ class Neuron(Module):
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
         self.nonlin = nonlin
+        name_parameters(self)
 
     def forward(self, x):
-        x = tuple(as_values(x))
+        x = tuple(as_values(x, "x"))
         if len(x) != len(self.w):
             raise ValueError(f"Neuron({len(self.w)}): got {len(x)} inputs")
         return self._act(x)
@@ -75,9 +90,11 @@ class Layer(Module):
 
     def __init__(self, nin, nout, **kwargs):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+        for j, neuron in enumerate(self.neurons):
+            name_parameters(neuron, f"[{j}]")
 
     def forward(self, x):
-        x = tuple(as_values(x))
+        x = tuple(as_values(x, "x"))
         nin = len(self.neurons[0].w)
         if len(x) != nin:
             raise ValueError(f"Layer({nin}, {len(self.neurons)}): got {len(x)} inputs")
@@ -97,6 +114,9 @@ class MLP(Module):
     def __init__(self, nin, nouts):
         sz = [nin] + list(nouts)
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
+        for k, layer in enumerate(self.layers):
+            for j, neuron in enumerate(layer.neurons):
+                name_parameters(neuron, f"[{k}][{j}]")
 
     def forward(self, x):
         for layer in self.layers:

@@ -150,7 +150,7 @@ def test_picture_backprop_svgs_show_the_labelled_nodes(tmp_path, capsys):
 
     frames = sorted((tmp_path / "backprop_frames").glob("frame_*.svg"))
     assert len(frames) == 37, "one frame per node of the scalar graph"  # 2-4-1 net of weighted sums + BCE
-    assert "data:image/svg+xml" in (tmp_path / "backprop_frames" / "backprop.html").read_text()
+    assert 'class="bp-player' in (tmp_path / "backprop_frames" / "backprop.html").read_text()
     assert re.search(r"\b1 of 37\b", svg_text(frames[0])) and re.search(r"\b37 of 37\b", svg_text(frames[-1]))
     assert "graph_scalar.svg" in printed and "frames" in printed
 
@@ -247,6 +247,24 @@ def test_all_demos_write_an_index_that_shows_every_file(tmp_path, capsys):
     assert index.resolve().as_uri() in printed
 
 
+def test_index_pictures_pan_and_zoom_and_the_player_is_on_the_page(tmp_path, capsys):
+    require_module("matplotlib")
+    require_module("graphviz")
+    require_dot()
+    from demos.__main__ import main
+
+    out = tmp_path / "out"
+    assert main(["--out", str(out), "--epochs", "50", "--no-progress"]) == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert not re.search(r"https?://", page), "the page must not need the network"
+    pictures = re.findall(r'<img class="bp-pic" src="([^"]+)"', page)
+    assert {"graph_broken.svg", "graph_scalar.svg", "graph_tensor.svg", "loss_curve.png"} <= set(pictures)
+    assert len(pictures) == page.count("<img")  # every picture in a box
+    assert page.count('class="bp-zoom"') == len(pictures) + 1  # and the player's picture
+    assert page.count('class="bp-player') == 1 and "window.bpZoom" in page
+    assert "white-space: pre-wrap" in page  # text blocks wrap instead of running off the side
+
+
 def test_index_escapes_text(tmp_path):
     """Text that looks like markup (the tables' '<' signs, say) reaches the page escaped."""
     from types import SimpleNamespace as NS
@@ -266,7 +284,7 @@ def test_index_escapes_text(tmp_path):
     pictures = NS(files=[OutputFile(graph, "<i>")] * 2, frames=[], notes=[], scalar_nodes=1, step_page=None)
     compared = NS(texts={"sum": "x < y"}, files=[])
     page = demos_main.write_index(tmp_path, args, trained, pictures, compared, missing_dot=False).read_text()
-    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "loss <script>" not in page and "&lt;script&gt;" in page
     assert "a &lt; b &amp; c" in page and "sgd&lt;b&gt;" in page and "x &lt; y" in page
     assert 'src="a%26b.svg"' in page and "&lt;i&gt;" in page
 
