@@ -1,5 +1,6 @@
 """A small automatic-differentiation engine: scalar ``Value`` and numpy-backed ``Tensor``."""
 
+from .creation import arange, eye, full, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .differentiate import grad
 from .gradcheck import GradcheckResult, gradcheck
 from .graph import backpropagate, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, topological_order
@@ -19,27 +20,41 @@ from .tensor_functions import (
 )
 from .value import Value
 
+# ``autograd.tensor`` is the function (torch's name), not the module autograd/tensor.py: the module is
+# imported above through .creation, before the function's name is bound; import from it as
+# ``from autograd.tensor import ...``.
 __all__ = [
     "GradcheckResult",
     "Tensor",
     "Value",
+    "arange",
     "array_split",
     "backpropagate",
     "clip",
     "concatenate",
     "enable_grad",
+    "eye",
+    "full",
     "grad",
     "gradcheck",
     "is_grad_enabled",
     "log_softmax",
     "logsumexp",
+    "manual_seed",
     "maximum",
     "minimum",
     "no_grad",
+    "ones",
+    "ones_like",
+    "rand",
+    "randn",
     "set_grad_enabled",
     "softmax",
     "split",
     "stack",
+    "tensor",
     "topological_order",
     "where",
+    "zeros",
+    "zeros_like",
 ]
