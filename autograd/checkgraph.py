@@ -197,9 +197,17 @@ def _check_scalar(node, node_names, eps, atol, rtol) -> list:
     return out
 
 
+def _in_float64(value):
+    """An op argument naming a float type (a cast's target) as float64, so everything runs in float64."""
+    try:
+        return np.float64 if np.dtype(value).kind == "f" else value
+    except TypeError:
+        return value
+
+
 def _check_tensor(node, node_names, eps, atol, rtol, max_elements, rng) -> list:
     op = node.op
-    args = op_args(node)
+    args = {k: _in_float64(v) if isinstance(v, (type, np.dtype)) else v for k, v in op_args(node).items()}
     arrays = [np.array(p.data, dtype=np.float64) if p.data.dtype.kind == "f" else p.data for p in node.parents]
     recorded = np.asarray(node.data, dtype=np.float64)
     r = rng.standard_normal(recorded.shape)

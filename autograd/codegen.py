@@ -530,6 +530,104 @@ def _scatter_back(ctx):
     return f"{ctx.g}[{ctx.index(ctx.op_args['index'])}]"
 
 
+def _axis_kw(ctx, name="axis"):
+    axis = ctx.op_args.get(name)
+    return "" if axis is None else f", axis={ctx.lit(axis)}"
+
+
+def _softmax_forward(ctx):
+    a, axis = ctx.args[0], _axis_kw(ctx)
+    e = f"np.exp({a} - {a}.max(keepdims=True{axis}))"
+    return f"{e} / {e}.sum(keepdims=True{axis})"
+
+
+def _softmax_back(ctx):
+    return f"{ctx.out} * ({ctx.g} - ({ctx.g} * {ctx.out}).sum(keepdims=True{_axis_kw(ctx)}))"
+
+
+def _log_softmax_forward(ctx):
+    a, axis = ctx.args[0], _axis_kw(ctx)
+    shifted = f"({a} - {a}.max(keepdims=True{axis}))"
+    return f"{shifted} - np.log(np.exp({shifted}).sum(keepdims=True{axis}))"
+
+
+def _log_softmax_back(ctx):
+    return f"{ctx.g} - np.exp({ctx.out}) * {ctx.g}.sum(keepdims=True{_axis_kw(ctx)})"
+
+
+def _logsumexp_forward(ctx):
+    a, axis = ctx.args[0], _axis_kw(ctx)
+    peak = f"{a}.max(keepdims=True{axis})"
+    total = f"np.log(np.exp({a} - {peak}).sum(keepdims=True{axis})) + {peak}"
+    if ctx.op_args.get("keepdims"):
+        return total
+    return f"({total}).reshape({ctx.lit(np.shape(ctx.node.data))})"
+
+
+def _logsumexp_back(ctx):
+    return f"{_expanded(ctx, ctx.g)} * np.exp({ctx.args[0]} - {_expanded(ctx, ctx.out)})"
+
+
+def _var_forward(ctx, method):
+    parts = [f"ddof={ctx.lit(ctx.op_args['ddof'])}"] if ctx.op_args.get("ddof") else []
+    call = _reduce_call(method, ctx)
+    if parts:
+        call = call[:-1] + (", " if not call.endswith("(") else "") + ", ".join(parts) + ")"
+    return call
+
+
+def _var_back(ctx):
+    a = ctx.args[0]
+    axis = _axis_kw(ctx)
+    n = ctx.node.parents[0].data.size // max(ctx.node.data.size, 1)
+    dof = n - ctx.op_args.get("ddof", 0)
+    return f"{_expanded(ctx, ctx.g)} * 2 * ({a} - {a}.mean(keepdims=True{axis})) / {dof}"
+
+
+def _std_back(ctx):
+    a = ctx.args[0]
+    axis = _axis_kw(ctx)
+    n = ctx.node.parents[0].data.size // max(ctx.node.data.size, 1)
+    dof = n - ctx.op_args.get("ddof", 0)
+    spread = f"({a} - {a}.mean(keepdims=True{axis}))"
+    return f"{_expanded(ctx, ctx.g)} * {spread} / ({dof} * {_expanded(ctx, ctx.out)})"
+
+
+def _clip_forward(ctx):
+    return f"np.clip({ctx.args[0]}, {ctx.lit(ctx.op_args['low'])}, {ctx.lit(ctx.op_args['high'])})"
+
+
+def _clip_back(ctx):
+    a, low, high = ctx.args[0], ctx.lit(ctx.op_args["low"]), ctx.lit(ctx.op_args["high"])
+    return f"{ctx.g} * (({a} >= {low}) & ({a} <= {high}))"
+
+
+def _reshaped_forward(ctx):
+    return f"{ctx.args[0]}.reshape({ctx.lit(np.shape(ctx.node.data))})"
+
+
+def _reshaped_back(ctx):
+    return f"{ctx.g}.reshape({ctx.args[0]}.shape)"
+
+
+def _split_forward(ctx):
+    index = (slice(None),) * ctx.op_args["axis"] + (slice(ctx.op_args["start"], ctx.op_args["stop"]),)
+    return f"{ctx.args[0]}[{ctx.index(index)}]"
+
+
+def _split_back(ctx):
+    index = (slice(None),) * ctx.op_args["axis"] + (slice(ctx.op_args["start"], ctx.op_args["stop"]),)
+    return f"{ctx.helper('scatter_add')}({ctx.args[0]}, np.s_[{ctx.index(index)}], {ctx.g})"
+
+
+def _cast_forward(ctx):
+    return f"{ctx.args[0]}.astype(np.{np.dtype(ctx.op_args['dtype']).name})"
+
+
+def _cast_back(ctx):
+    return f"{ctx.g}.astype({ctx.args[0]}.dtype)"
+
+
 def _clipped(p):
     return f"np.clip({p}, {number(BCE_EPS)}, 1 - {number(BCE_EPS)})"
 
@@ -716,6 +814,17 @@ def _register_engine_templates():
     register_code(t.TRANSPOSE, forward=_transpose_forward, backward=(_transpose_back,))
     register_code(t.GETITEM, forward=_getitem_forward, backward=(_getitem_back,))
     register_code(t.SCATTER, forward=_scatter_forward, backward=(_scatter_back,))
+    register_code(t.SOFTMAX, forward=_softmax_forward, backward=(_softmax_back,))
+    register_code(t.LOG_SOFTMAX, forward=_log_softmax_forward, backward=(_log_softmax_back,))
+    register_code(t.LOGSUMEXP, forward=_logsumexp_forward, backward=(_logsumexp_back,))
+    register_code(t.MIN, forward=lambda ctx: _reduce_call("min", ctx), backward=(_max_back,))
+    register_code(t.VAR, forward=lambda ctx: _var_forward(ctx, "var"), backward=(_var_back,))
+    register_code(t.STD, forward=lambda ctx: _var_forward(ctx, "std"), backward=(_std_back,))
+    register_code(t.CLIP, forward=_clip_forward, backward=(_clip_back,))
+    for op in (t.SQUEEZE, t.EXPAND_DIMS, t.FLATTEN):
+        register_code(op, forward=_reshaped_forward, backward=(_reshaped_back,))
+    register_code(t.SPLIT, forward=_split_forward, backward=(_split_back,))
+    register_code(t.CAST, forward=_cast_forward, backward=(_cast_back,))
     register_code(t.BROADCAST_TO, forward="np.broadcast_to({0}, {shape})", backward=(_broadcast_back,))
     register_code(t.CONCATENATE, forward=_join_forward("concatenate"), backward=(_concatenate_back,))
     register_code(t.STACK, forward=_join_forward("stack"), backward=(_stack_back,))

@@ -14,6 +14,7 @@ import numpy as np
 from . import tensor_functions as tf
 from . import tensor_ops as ops
 from .tensor import Tensor, apply, binary, compare, constant, matmul
+from .tensor_args import either_spelling
 
 _NO_GRAPH = "or apply it to t.data for a plain array without gradient"
 
@@ -65,7 +66,9 @@ UFUNCS = {
 for _name in ("isnan", "isinf", "isfinite", "signbit", "sign", "logical_not", "logical_and", "logical_or"):
     UFUNCS[_name] = _on_data(getattr(np, _name))
 
-_UFUNC_METHODS = {"exp", "log", "tanh", "sqrt", "abs", "relu", "sigmoid", "sum", "mean", "max", "reshape", "transpose"}
+_UFUNC_METHODS = {
+    "exp", "log", "tanh", "sqrt", "abs", "relu", "sigmoid", "sum", "mean", "max", "min", "reshape", "transpose",
+}  # fmt: skip
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
@@ -134,6 +137,34 @@ def _max(a, axis=None, out=None, keepdims=False, **rest):
     return tf.as_tensor(a, "max").max(axis=axis, keepdims=bool(keepdims) if keepdims is not np._NoValue else False)
 
 
+def _min(a, axis=None, out=None, keepdims=False, **rest):
+    _no_options("min", {"out": out, **rest})
+    return tf.as_tensor(a, "min").min(axis=axis, keepdims=bool(keepdims) if keepdims is not np._NoValue else False)
+
+
+def _spread(name):
+    """np.var / np.std: numpy's ddof, or numpy 2's correction (the same number)."""
+
+    def run(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=np._NoValue, **rest):
+        _no_options(name, {"dtype": dtype, "out": out, **rest})
+        keepdims = bool(keepdims) if keepdims is not np._NoValue else False
+        correction = None if correction is np._NoValue else correction
+        return getattr(tf.as_tensor(a, name), name)(axis=axis, ddof=ddof, keepdims=keepdims, correction=correction)
+
+    return run
+
+
+def _clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue, max=np._NoValue, **rest):
+    _no_options("clip", {"out": out, **rest})
+    low = either_spelling("clip", "a_min", _given(a_min), "min", _given(min))
+    high = either_spelling("clip", "a_max", _given(a_max), "max", _given(max))
+    return tf.clip(a, low, high)
+
+
+def _given(x):
+    return None if x is np._NoValue else x
+
+
 def _reshape(a, *args, **kwargs):
     shape = args[0] if args else kwargs.pop("shape", kwargs.pop("newshape", None))
     _no_options("reshape", {k: v for k, v in kwargs.items() if k != "order" or v != "C"})
@@ -158,17 +189,11 @@ def _dot(a, b, out=None):
 
 
 def _squeeze(a, axis=None):
-    t = tf.as_tensor(a, "squeeze")
-    axes = range(t.ndim) if axis is None else np.atleast_1d(axis) % max(t.ndim, 1)
-    drop = {int(d) for d in axes if t.shape[int(d)] == 1}
-    if axis is not None and len(drop) != len(np.atleast_1d(axis)):
-        raise ValueError(f"squeeze: cannot remove axis {axis} of shape {t.shape}: it is not of size 1")
-    return t.reshape(tuple(n for d, n in enumerate(t.shape) if d not in drop))
+    return tf.as_tensor(a, "squeeze").squeeze(axis)
 
 
 def _expand_dims(a, axis):
-    t = tf.as_tensor(a, "expand_dims")
-    return t.reshape(np.expand_dims(np.empty(t.shape, dtype=bool), axis).shape)
+    return tf.as_tensor(a, "expand_dims").expand_dims(axis)
 
 
 def _where(condition, *xy):
@@ -200,6 +225,13 @@ FUNCTIONS = {
     np.mean: _mean,
     np.max: _max,
     np.amax: _max,
+    np.min: _min,
+    np.amin: _min,
+    np.var: _spread("var"),
+    np.std: _spread("std"),
+    np.clip: _clip,
+    np.split: lambda ary, indices_or_sections, axis=0: tf.split(ary, indices_or_sections, axis),
+    np.array_split: lambda ary, indices_or_sections, axis=0: tf.array_split(ary, indices_or_sections, axis),
     np.reshape: _reshape,
     np.ravel: lambda a, order="C": tf.as_tensor(a, "ravel").reshape(-1),
     np.transpose: _transpose,

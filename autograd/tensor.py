@@ -9,6 +9,7 @@ either run the Tensor op (``np.exp(t)``, ``np.concatenate([a, b])``: the graph i
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -16,9 +17,41 @@ import numpy as np
 from . import graph, quiet, versions
 from . import tensor_ops as ops
 from .graph import backpropagate
-from .tensor_args import normalize_axis, normalize_index, normalize_shape, reduced_axes
+from .tensor_args import (
+    degrees_of_freedom,
+    either_spelling,
+    flatten_dims,
+    new_axes,
+    normalize_axis,
+    normalize_index,
+    normalize_shape,
+    reduced_axes,
+    reduction_args,
+    split_sizes,
+    squeeze_axes,
+)
 
 _new = object.__new__
+
+
+class Size(int):
+    """``Tensor.size``: the number of elements (an int, as numpy's ``a.size``), which can also be called
+    as torch's ``t.size(dim=None)``: the shape, or the length of axis ``dim``."""
+
+    def __new__(cls, count: int, shape: tuple = ()):
+        size = super().__new__(cls, count)
+        size.shape = tuple(shape)
+        return size
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        if not self.shape:
+            raise IndexError(f"size: a 0-d tensor has no axis {dim!r}")
+        return self.shape[normalize_axis(dim, len(self.shape), "size")]
+
+    def __reduce__(self):
+        return (int, (int(self),))  # pickled as the plain number
 
 
 class Tensor:
@@ -57,8 +90,9 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> Size:
+        """The number of elements, as numpy's ``a.size``; calling it, ``t.size()``, gives torch's: the shape."""
+        return Size(self.data.size, self.data.shape)
 
     @property
     def dtype(self):
@@ -440,24 +474,94 @@ class Tensor:
     __abs__ = abs
 
     # ------------------------------------------------------------------ reductions and shape
+    # numpy's names (axis, keepdims) and torch's (dim, keepdim) are both accepted; passing both is an error.
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Sum over ``axis`` (an int, a tuple of ints, or ``None`` for all)."""
-        return apply(ops.SUM, (self._float(),), axis=normalize_axis(axis, self.ndim, "sum"), keepdims=bool(keepdims))
+        axis, keepdims = reduction_args("sum", self.ndim, axis, keepdims, dim, keepdim)
+        return apply(ops.SUM, (self._float(),), axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Mean over ``axis`` (an int, a tuple of ints, or ``None`` for all)."""
-        axis = normalize_axis(axis, self.ndim, "mean")
-        if 0 in (self.shape[d] for d in reduced_axes(axis, self.ndim)):
-            raise ValueError(f"mean: cannot average over zero elements (shape {self.shape}, axis {axis})")
-        return apply(ops.MEAN, (self._float(),), axis=axis, keepdims=bool(keepdims))
+        axis, keepdims = reduction_args("mean", self.ndim, axis, keepdims, dim, keepdim)
+        self._nonempty("mean", "average", axis)
+        return apply(ops.MEAN, (self._float(),), axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        """Maximum over ``axis``; ties share the gradient equally."""
-        axis = normalize_axis(axis, self.ndim, "max")
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Maximum over ``axis``; ties share the gradient equally. The values only (``torch.amax``;
+        torch's ``max(dim)`` also returns indices: use ``argmax`` for those)."""
+        axis, keepdims = reduction_args("max", self.ndim, axis, keepdims, dim, keepdim)
+        self._nonempty("max", "reduce", axis)
+        return apply(ops.MAX, (self._float(),), axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Minimum over ``axis``; ties share the gradient equally. The values only (``torch.amin``)."""
+        axis, keepdims = reduction_args("min", self.ndim, axis, keepdims, dim, keepdim)
+        self._nonempty("min", "reduce", axis)
+        return apply(ops.MIN, (self._float(),), axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, *, ddof=0, keepdims=False, dim=None, keepdim=None, correction=None, unbiased=None):
+        """Variance ``sum (x - mean)^2 / (N - ddof)`` over ``axis``; d/dx = 2 (x - mean) / (N - ddof).
+
+        ``ddof=0`` (numpy's default) is the population variance. torch's default is ``correction=1``:
+        pass ``ddof=1`` (or torch's ``correction=1`` / ``unbiased=True``) for the sample variance.
+        ``N - ddof <= 0`` is an error (numpy and torch warn and give inf or NaN)."""
+        return self._spread(ops.VAR, axis, ddof, keepdims, dim, keepdim, correction, unbiased)
+
+    def std(self, axis=None, *, ddof=0, keepdims=False, dim=None, keepdim=None, correction=None, unbiased=None):
+        """Standard deviation ``sqrt(var)`` over ``axis`` (``ddof`` as in ``var``: numpy's default 0);
+        d/dx = (x - mean) / ((N - ddof) std), and 0 where std = 0, as torch."""
+        return self._spread(ops.STD, axis, ddof, keepdims, dim, keepdim, correction, unbiased)
+
+    def _spread(self, op, axis, ddof, keepdims, dim, keepdim, correction, unbiased):
+        axis, keepdims = reduction_args(op.name, self.ndim, axis, keepdims, dim, keepdim)
+        ddof = degrees_of_freedom(op.name, ddof, correction, unbiased)
+        n = math.prod(self.shape[d] for d in reduced_axes(axis, self.ndim))
+        if n - ddof <= 0:
+            raise ValueError(
+                f"{op.name}: {n} element(s) per result (shape {self.shape}, axis {axis}) leave no degrees of "
+                f"freedom with ddof={ddof}; N - ddof must be positive"
+            )
+        return apply(op, (self._float(),), axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """``ln sum e^x`` over ``axis``, from ``x - max`` so that nothing overflows; d/dx = softmax(x).
+
+        Over no elements it is -inf; a group of only -inf gives -inf (with a NaN gradient), as torch."""
+        axis, keepdims = reduction_args("logsumexp", self.ndim, axis, keepdims, dim, keepdim)
+        return apply(ops.LOGSUMEXP, (self._float(),), axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis=-1, *, dim=None):
+        """``e^x / sum e^x`` along ``axis`` (the last by default; a tuple, or None for all elements),
+        from ``x - max`` so that nothing overflows; d/dx = s (g - sum(g s)). A group of only -inf gives
+        NaN, as torch."""
+        axis, _ = reduction_args("softmax", self.ndim, axis, False, dim, axis_default=-1)
+        return apply(ops.SOFTMAX, (self._float(),), axis=axis)
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        """``x - logsumexp(x)`` along ``axis`` (the last by default), without overflow; d/dx = g - s sum(g)."""
+        axis, _ = reduction_args("log_softmax", self.ndim, axis, False, dim, axis_default=-1)
+        return apply(ops.LOG_SOFTMAX, (self._float(),), axis=axis)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Position of the largest element along ``axis`` (in the flattened tensor for None; the first
+        of ties), as an int64 tensor outside the graph (no gradient)."""
+        return self._position(np.argmax, "argmax", axis, keepdims, dim, keepdim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Position of the smallest element along ``axis``, as ``argmax``."""
+        return self._position(np.argmin, "argmin", axis, keepdims, dim, keepdim)
+
+    def _position(self, find, name, axis, keepdims, dim, keepdim):
+        axis, keepdims = reduction_args(name, self.ndim, axis, keepdims, dim, keepdim)
+        if isinstance(axis, tuple):
+            raise TypeError(f"{name}: axis must be an int or None, got {axis}")
+        self._nonempty(name, "search", axis)
+        return _wrap(np.asarray(find(self.data, axis=axis, keepdims=keepdims), dtype=np.int64))
+
+    def _nonempty(self, name, verb, axis):
         if 0 in (self.shape[d] for d in reduced_axes(axis, self.ndim)):
-            raise ValueError(f"max: cannot reduce over zero elements (shape {self.shape}, axis {axis})")
-        return apply(ops.MAX, (self._float(),), axis=axis, keepdims=bool(keepdims))
+            raise ValueError(f"{name}: cannot {verb} over zero elements (shape {self.shape}, axis {axis})")
 
     def reshape(self, *shape):
         """The same numbers in shape ``shape`` (one dimension may be -1)."""
@@ -470,8 +574,15 @@ class Tensor:
             ) from None
         return apply(ops.RESHAPE, (self,), shape=shape)
 
-    def transpose(self, *axes):
-        """Permute the axes (reverse them when none are given), as ``numpy.transpose``."""
+    def transpose(self, *axes, dim0=None, dim1=None):
+        """Permute the axes (reverse them when none are given), as ``numpy.transpose``.
+
+        torch's ``transpose(dim0, dim1)`` exchanges two axes instead: spell it ``transpose(dim0=i,
+        dim1=j)`` or ``swapaxes(i, j)`` (for a 2-D tensor ``t.transpose(0, 1)`` is the identity here)."""
+        if dim0 is not None or dim1 is not None:
+            if axes or dim0 is None or dim1 is None:
+                raise TypeError("transpose: give dim0 and dim1 (torch: exchange two axes) or axes (numpy), not both")
+            return self.swapaxes(dim0, dim1)
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
             axes = axes[0]
         if axes is not None and len(axes) == 0:
@@ -480,19 +591,110 @@ class Tensor:
             axes = normalize_shape(tuple(axes), "transpose")
             in_range = all(-self.ndim <= a < self.ndim for a in axes)
             if not in_range or sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+                hint = f"; to exchange two axes as torch's transpose, use swapaxes{axes}" if len(axes) == 2 else ""
                 raise ValueError(
-                    f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}"
+                    f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}" + hint
                 )
             axes = tuple(a % self.ndim for a in axes)
         return apply(ops.TRANSPOSE, (self,), axes=axes)
 
-    def swapaxes(self, axis1, axis2):
-        """Exchange two axes."""
+    def permute(self, *dims):
+        """torch's name for ``transpose(*axes)``: the axes in the order ``dims``."""
+        return self.transpose(*dims)
+
+    def swapaxes(self, axis1=None, axis2=None, *, dim0=None, dim1=None):
+        """Exchange two axes (torch's ``swapaxes(dim0, dim1)`` / ``transpose(dim0, dim1)``)."""
+        axis1 = either_spelling("swapaxes", "axis1", axis1, "dim0", dim0)
+        axis2 = either_spelling("swapaxes", "axis2", axis2, "dim1", dim1)
+        if axis1 is None or axis2 is None:
+            raise TypeError("swapaxes: give the two axes to exchange")
         a1 = normalize_axis(axis1, self.ndim, "swapaxes")
         a2 = normalize_axis(axis2, self.ndim, "swapaxes")
         axes = list(range(self.ndim))
         axes[a1], axes[a2] = axes[a2], axes[a1]
         return self.transpose(axes)
+
+    def squeeze(self, axis=None, *, dim=None):
+        """Without length-1 axes: all of them, or those in ``axis`` (an int or a tuple). An axis of
+        another length is an error, as numpy (torch leaves it)."""
+        axis = either_spelling("squeeze", "axis", axis, "dim", dim)
+        return apply(ops.SQUEEZE, (self,), axis=squeeze_axes(axis, self.shape, "squeeze"))
+
+    def expand_dims(self, axis=None, *, dim=None):
+        """With a new length-1 axis at position ``axis`` of the result (an int or a tuple), as numpy."""
+        axis = either_spelling("expand_dims", "axis", axis, "dim", dim)
+        return apply(ops.EXPAND_DIMS, (self,), axis=new_axes(axis, self.ndim, "expand_dims"))
+
+    def unsqueeze(self, dim=None, *, axis=None):
+        """torch's name for ``expand_dims``: a new length-1 axis at position ``dim`` of the result."""
+        dim = either_spelling("unsqueeze", "dim", dim, "axis", axis)
+        return apply(ops.EXPAND_DIMS, (self,), axis=new_axes(dim, self.ndim, "unsqueeze"))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes ``start_dim`` to ``end_dim`` (inclusive) merged into one, as ``torch.flatten``; by default
+        all of them (numpy's ``flatten()``, though a view where possible rather than a copy). A 0-d
+        tensor becomes 1-D."""
+        start, end = flatten_dims(start_dim, end_dim, self.ndim, "flatten")
+        return apply(ops.FLATTEN, (self,), start_dim=start, end_dim=end)
+
+    def split(self, split_size_or_sections, dim=0, *, axis=None):
+        """torch's ``split``: pieces of length ``split_size_or_sections`` along ``dim`` (the last may be
+        shorter), or of the lengths in a sequence (adding up to the axis length); a tuple of tensors,
+        views in the graph. numpy's ``split`` (a number of equal sections, or split indices) is
+        ``autograd.split`` / ``np.split(t, ...)``."""
+        if self.ndim == 0:
+            raise ValueError("split: a 0-d tensor has no axis to split")
+        dim = normalize_axis(either_spelling("split", "dim", dim, "axis", axis, 0), self.ndim, "split")
+        if not isinstance(dim, int):
+            raise TypeError(f"split: dim must be an int, got {dim!r}")
+        bounds = split_sizes(self.shape[dim], split_size_or_sections, "split")
+        return tuple(apply(ops.SPLIT, (self,), axis=dim, start=start, stop=stop) for start, stop in bounds)
+
+    def clip(self, min=None, max=None):
+        """``min(max(x, min), max)`` elementwise, as ``numpy.clip`` / ``torch.clamp`` (one bound may be
+        None); d/dx = 1 where ``min <= x <= max`` (at a bound too, as torch), else 0. The bounds are
+        constants: numbers or arrays broadcast with x; for a bound that needs a gradient use
+        ``maximum(minimum(x, high), low)``."""
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both")
+        low, high = self._bound(min, "min"), self._bound(max, "max")
+        try:
+            np.broadcast_shapes(self.shape, np.shape(low), np.shape(high))
+        except ValueError:
+            raise ValueError(
+                f"clip: bounds of shapes {np.shape(low)} and {np.shape(high)} cannot be broadcast with a tensor of "
+                f"shape {self.shape}"
+            ) from None
+        return apply(ops.CLIP, (self._float(),), low=low, high=high)
+
+    clamp = clip
+
+    def _bound(self, bound, name):
+        if bound is None:
+            return None
+        if isinstance(bound, Tensor):
+            if bound.requires_grad:
+                raise TypeError(
+                    f"clip: the {name} bound is a tensor that requires grad, but the bounds are constants; for a "
+                    f"gradient into the bounds use maximum(minimum(x, high), low)"
+                )
+            bound = bound.data
+        if isinstance(bound, numbers.Real) and not isinstance(bound, np.ndarray):
+            return float(bound)
+        dtype = self.dtype if self.dtype.kind == "f" else np.float64
+        return as_array(bound, f"clip: {name}", dtype=dtype)
+
+    def maximum(self, other):
+        """Elementwise ``max(x, other)`` (broadcast); the gradient goes to the larger, split on ties."""
+        from .tensor_functions import maximum
+
+        return maximum(self, other)
+
+    def minimum(self, other):
+        """Elementwise ``min(x, other)`` (broadcast); the gradient goes to the smaller, split on ties."""
+        from .tensor_functions import minimum
+
+        return minimum(self, other)
 
     def broadcast_to(self, shape):
         """This tensor repeated along new or size-1 axes to ``shape``; d/dx sums those axes back."""
@@ -513,9 +715,43 @@ class Tensor:
             raise IndexError(f"getitem: index {_show_index(index)} does not fit shape {self.shape}: {e}") from None
         return apply(ops.GETITEM, (self,), index=index, basic=basic)
 
+    # ------------------------------------------------------------------ types and conversions
+
+    def astype(self, dtype, copy=True):
+        """This tensor as ``dtype``. To a float type it stays in the graph (the gradient is cast back to
+        this tensor's type); to an integer or boolean type it is a constant (no gradient), as torch.
+        ``copy=False`` returns the tensor itself when it has that type already."""
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"astype: {dtype!r} is not a dtype") from None
+        if not copy and dtype == self.dtype:
+            return self
+        if dtype.kind == "f":
+            return apply(ops.CAST, (self,), dtype=dtype)
+        if dtype.kind in "biu":
+            return _wrap(self.data.astype(dtype))
+        raise TypeError(f"astype: a tensor holds real numbers; cannot convert to {dtype}")
+
+    def float(self):
+        """As float32 (torch's default float type); the tensor itself if it is float32 already."""
+        return self.astype(np.float32, copy=False)
+
+    def double(self):
+        """As float64; the tensor itself if it is float64 already."""
+        return self.astype(np.float64, copy=False)
+
+    def tolist(self):
+        """The numbers as nested Python lists (a number for a 0-d tensor)."""
+        return self.data.tolist()
+
+    def dim(self) -> int:
+        """The number of axes (torch's name for ``ndim``)."""
+        return self.data.ndim
+
     def _float(self):
-        """This tensor, or for a boolean one a float64 constant holding 0 and 1."""
-        return self if self.data.dtype.kind != "b" else _wrap(self.data.astype(np.float64))
+        """This tensor, or for a boolean or integer one a float64 constant holding the same numbers."""
+        return self if self.data.dtype.kind == "f" else _wrap(self.data.astype(np.float64))
 
 
 # ---------------------------------------------------------------------- construction

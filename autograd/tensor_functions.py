@@ -1,5 +1,5 @@
-"""Free functions of Tensors that are not methods: ``concatenate``, ``stack``, ``where``,
-``maximum``, ``minimum``."""
+"""Free functions of Tensors: ``concatenate``, ``stack``, ``where``, ``maximum``, ``minimum``, and the
+functional forms of methods, ``softmax``, ``log_softmax``, ``logsumexp``, ``clip``, ``split`` (numpy's)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 
 from . import tensor_ops as ops
 from .tensor import Tensor, apply, as_array, constant
-from .tensor_args import normalize_axis
+from .tensor_args import either_spelling, normalize_axis, split_sections
 
 
 def as_tensor(x, where: str) -> Tensor:
@@ -28,11 +28,13 @@ def _float_tensors(tensors, name):
     return [t if t.dtype.kind == "f" else constant(t.data.astype(np.float64)) for t in seq]
 
 
-def concatenate(tensors, axis=0) -> Tensor:
-    """The tensors joined along an existing ``axis`` (numpy's ``concatenate``; torch's ``cat``).
+def concatenate(tensors, axis=0, *, dim=None) -> Tensor:
+    """The tensors joined along an existing ``axis`` (numpy's ``concatenate``; torch's ``cat``, whose
+    ``dim`` is accepted too).
 
     d/d input_k = the slice of g that input k filled.
     """
+    axis = either_spelling("concatenate", "axis", axis, "dim", dim, 0)
     seq = _float_tensors(tensors, "concatenate")
     ndim = seq[0].ndim
     if ndim == 0:
@@ -45,8 +47,10 @@ def concatenate(tensors, axis=0) -> Tensor:
     return apply(ops.CONCATENATE, tuple(seq), axis=axis)
 
 
-def stack(tensors, axis=0) -> Tensor:
-    """The tensors (all of one shape) joined along a new ``axis``; d/d input_k = g's slice k along it."""
+def stack(tensors, axis=0, *, dim=None) -> Tensor:
+    """The tensors (all of one shape) joined along a new ``axis`` (or torch's ``dim``); d/d input_k = g's
+    slice k along it."""
+    axis = either_spelling("stack", "axis", axis, "dim", dim, 0)
     seq = _float_tensors(tensors, "stack")
     shape = seq[0].shape
     for k, t in enumerate(seq):
@@ -102,3 +106,47 @@ def _operands(x, y):
         t = as_tensor(a, "where")
         pair.append(t if t.dtype.kind == "f" else constant(t.data.astype(np.float64)))
     return pair
+
+
+def softmax(x, axis=-1, *, dim=None) -> Tensor:
+    """``e^x / sum e^x`` along ``axis`` (the last by default): ``Tensor.softmax``."""
+    return as_tensor(x, "softmax").softmax(axis, dim=dim)
+
+
+def log_softmax(x, axis=-1, *, dim=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``axis`` (the last by default): ``Tensor.log_softmax``."""
+    return as_tensor(x, "log_softmax").log_softmax(axis, dim=dim)
+
+
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+    """``ln sum e^x`` over ``axis`` (all elements by default): ``Tensor.logsumexp``."""
+    return as_tensor(x, "logsumexp").logsumexp(axis, keepdims, dim=dim, keepdim=keepdim)
+
+
+def clip(x, min=None, max=None) -> Tensor:
+    """``x`` limited to ``[min, max]`` (numpy's ``clip``, torch's ``clamp``): ``Tensor.clip``."""
+    return as_tensor(x, "clip").clip(min, max)
+
+
+def split(x, indices_or_sections, axis=0) -> list:
+    """numpy's ``split``: ``x`` cut along ``axis`` into a number of equal sections, or before each of a
+    sequence of indices; a list of tensors, each a view in the graph. (``Tensor.split`` is torch's,
+    which takes piece lengths.)"""
+    return _split(x, indices_or_sections, axis, "split", equal=True)
+
+
+def array_split(x, indices_or_sections, axis=0) -> list:
+    """numpy's ``array_split``: ``split`` where a number of sections need not divide the axis (the
+    first ``length % n`` pieces are one longer)."""
+    return _split(x, indices_or_sections, axis, "array_split", equal=False)
+
+
+def _split(x, indices_or_sections, axis, name, equal):
+    t = as_tensor(x, name)
+    if t.ndim == 0:
+        raise ValueError(f"{name}: a 0-d tensor has no axis to split")
+    axis = normalize_axis(axis, t.ndim, name)
+    if not isinstance(axis, int):
+        raise TypeError(f"{name}: axis must be an int, got {axis!r}")
+    bounds = split_sections(t.shape[axis], indices_or_sections, name, equal)
+    return [apply(ops.SPLIT, (t,), axis=axis, start=start, stop=stop) for start, stop in bounds]

@@ -14,6 +14,8 @@ PyTorch.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import versions
@@ -249,7 +251,8 @@ def _expand(g, shape, axis, keepdims):
 
 
 def _max_vjp(g, out, a, axis, keepdims):
-    """Ties share the gradient equally (as ``torch.amax``); exactly 0 for the other elements."""
+    """Ties share the gradient equally (as ``torch.amax``); exactly 0 for the other elements. Also
+    min's: ``a == out`` marks the extreme elements either way."""
     peak = out if keepdims else _expand(out, a.shape, axis, False)
     mask = a == peak
     count = mask.sum(axis=axis, keepdims=True)
@@ -257,7 +260,7 @@ def _max_vjp(g, out, a, axis, keepdims):
 
 
 def _max_jvp(tangents, out, a, axis, keepdims):
-    """The tangents of the maximal elements, averaged over ties."""
+    """The tangents of the maximal (or, for min, minimal) elements, averaged over ties."""
     (t,) = tangents
     weights = _max_vjp(np.ones(out.shape, dtype=out.dtype), out, a, axis, keepdims)
     return np.sum(weights * t, axis=axis, keepdims=keepdims)
@@ -521,6 +524,188 @@ MINIMUM = TensorOp(
     (lambda g, out, a, b: _maximum_vjp(g, out, b, a), _maximum_vjp),
     "elementwise min(a, b); d/da = 1 where a < b, 1/2 where a = b, else 0",
     jvp=ELEMENTWISE_JVP,
+)
+
+
+# ----------------------------------------------------------------------------- softmax, more reductions and shapes
+
+
+def _reduced_count(shape, axis) -> int:
+    """How many elements a reduction over (normalised) ``axis`` combines into each result."""
+    axes = range(len(shape)) if axis is None else ((axis,) if isinstance(axis, int) else axis)
+    return math.prod(shape[d] for d in axes)
+
+
+def _softmax_forward(a, axis):
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _softmax_vjp(g, out, a, axis):
+    """``s (g - sum(g s))``, summed over ``axis``."""
+    return out * (g - np.sum(g * out, axis=axis, keepdims=True))
+
+
+def _log_softmax_forward(a, axis):
+    shifted = a - np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _logsumexp_forward(a, axis, keepdims):
+    # The shift m is the max, or 0 where the max is infinite, so that a row of -inf gives ln 0 = -inf
+    # and a +inf gives +inf (as torch) rather than inf - inf = NaN; initial=-inf lets an empty axis
+    # reduce (to ln 0 = -inf, as torch).
+    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis)
+
+
+def _logsumexp_weights(out, a, axis, keepdims):
+    """``e^(a - lse(a))``, the softmax of ``a``: d lse / d a."""
+    return np.exp(a - _expand(out, a.shape, axis, keepdims))
+
+
+def _logsumexp_jvp(tangents, out, a, axis, keepdims):
+    (t,) = tangents
+    return np.sum(_logsumexp_weights(out, a, axis, keepdims) * t, axis=axis, keepdims=keepdims)
+
+
+def _var_vjp(g, out, a, axis, keepdims, ddof):
+    """``g 2 (a - mean) / (N - ddof)`` with g copied along the reduced axes."""
+    scale = 2.0 / (_reduced_count(a.shape, axis) - ddof)
+    return _expand(g, a.shape, axis, keepdims) * ((a - np.mean(a, axis=axis, keepdims=True)) * scale)
+
+
+def _var_jvp(tangents, out, a, axis, keepdims, ddof):
+    (t,) = tangents
+    scale = 2.0 / (_reduced_count(a.shape, axis) - ddof)
+    return np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t, axis=axis, keepdims=keepdims) * scale
+
+
+def _over_twice_std(x, out):
+    """``x / (2 std)``, and exactly 0 where ``std = 0`` (as torch): every element of such a group
+    equals the mean, so var's derivative there is 0 already. The inner ``where`` keeps the division
+    away from 0, so no NaN reaches a second derivative either."""
+    zero = out == 0
+    return np.where(zero, 0.0, x / np.where(zero, 1.0, out + out))
+
+
+def _inside(a, low, high):
+    """Where ``low <= a <= high`` (a bound of None does not limit): the gradient passes there, at a
+    bound too, as ``torch.clamp``."""
+    if low is None:
+        return a <= high
+    if high is None:
+        return a >= low
+    return (a >= low) & (a <= high)
+
+
+def _flatten_forward(a, start_dim, end_dim):
+    shape = a.shape
+    if not shape:
+        return np.reshape(a, (1,))
+    return np.reshape(a, shape[:start_dim] + (math.prod(shape[start_dim : end_dim + 1]),) + shape[end_dim + 1 :])
+
+
+def _along(axis, start, stop):
+    """The index of positions ``start:stop`` along ``axis``."""
+    return (slice(None),) * axis + (slice(start, stop),)
+
+
+SOFTMAX = TensorOp(
+    "softmax",
+    _softmax_forward,
+    (_softmax_vjp,),
+    "s = e^a / sum e^a over axis (computed from a - max); d/da = s (g - sum(g s)) (symmetric: also its JVP)",
+    jvp=lambda tangents, out, a, axis: _softmax_vjp(tangents[0], out, a, axis),
+)
+LOG_SOFTMAX = TensorOp(
+    "log_softmax",
+    _log_softmax_forward,
+    (lambda g, out, a, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
+    "a - ln sum e^a over axis (computed from a - max); d/da = g - softmax(a) sum(g)",
+    jvp=lambda tangents, out, a, axis: tangents[0] - np.sum(np.exp(out) * tangents[0], axis=axis, keepdims=True),
+)
+LOGSUMEXP = TensorOp(
+    "logsumexp",
+    _logsumexp_forward,
+    (
+        lambda g, out, a, axis, keepdims: (
+            _expand(g, a.shape, axis, keepdims) * _logsumexp_weights(out, a, axis, keepdims)
+        ),
+    ),
+    "ln sum e^a over axis (computed from a - max); d/da = g softmax(a)",
+    jvp=_logsumexp_jvp,
+)
+MIN = TensorOp(
+    "min",
+    lambda a, axis, keepdims: np.min(a, axis=axis, keepdims=keepdims),
+    (_max_vjp,),
+    "min over axis; the gradient goes to the minimal elements, split equally among ties",
+    jvp=_max_jvp,
+)
+VAR = TensorOp(
+    "var",
+    lambda a, axis, keepdims, ddof: np.var(a, axis=axis, keepdims=keepdims, ddof=ddof),
+    (_var_vjp,),
+    "sum (a - mean)^2 / (N - ddof) over axis; d/da = 2 (a - mean) / (N - ddof)",
+    jvp=_var_jvp,
+)
+STD = TensorOp(
+    "std",
+    lambda a, axis, keepdims, ddof: np.std(a, axis=axis, keepdims=keepdims, ddof=ddof),
+    (lambda g, out, a, axis, keepdims, ddof: _var_vjp(_over_twice_std(g, out), out, a, axis, keepdims, ddof),),
+    "sqrt(var); d/da = (a - mean) / ((N - ddof) std), 0 where std = 0 (as torch)",
+    jvp=lambda tangents, out, a, axis, keepdims, ddof: _over_twice_std(
+        _var_jvp(tangents, out, a, axis, keepdims, ddof), out
+    ),
+)
+CLIP = TensorOp(
+    "clip",
+    lambda a, low, high: np.clip(a, low, high),
+    (lambda g, out, a, low, high: np.where(_inside(a, low, high), g, 0.0),),
+    "min(max(a, low), high), the bounds constants; d/da = 1 where low <= a <= high, else 0 (torch.clamp)",
+    jvp=ELEMENTWISE_JVP,
+)
+SQUEEZE = TensorOp(
+    "squeeze",
+    lambda a, axis: np.squeeze(a, axis),
+    (lambda g, out, a, axis: np.reshape(g, a.shape),),
+    "a without its length-1 axes `axis`; the gradient is reshaped back",
+    view=True,
+    jvp=LINEAR_JVP,
+)
+EXPAND_DIMS = TensorOp(
+    "expand_dims",
+    lambda a, axis: np.expand_dims(a, axis),
+    (lambda g, out, a, axis: np.reshape(g, a.shape),),
+    "a with new length-1 axes at `axis` (torch's unsqueeze); the gradient is reshaped back",
+    view=True,
+    jvp=LINEAR_JVP,
+)
+FLATTEN = TensorOp(
+    "flatten",
+    _flatten_forward,
+    (lambda g, out, a, start_dim, end_dim: np.reshape(g, a.shape),),
+    "axes start_dim..end_dim merged into one (torch.flatten; a 0-d a becomes 1-D); the gradient is reshaped back",
+    view=True,
+    jvp=LINEAR_JVP,
+)
+SPLIT = TensorOp(
+    "split",
+    lambda a, axis, start, stop: a[_along(axis, start, stop)],
+    (lambda g, out, a, axis, start, stop: SCATTER(g, shape=a.shape, index=_along(axis, start, stop), basic=True),),
+    "one piece of a split, a[start:stop] along axis (a view); the gradient is g placed into zeros of a's shape",
+    view=True,
+    jvp=LINEAR_JVP,
+)
+CAST = TensorOp(
+    "cast",
+    lambda a, dtype: a.astype(dtype),
+    (lambda g, out, a, dtype: g.astype(a.dtype),),
+    "a in another float type (astype, float(), double()); the gradient is cast back to a's type",
+    jvp=LINEAR_JVP,
 )
 
 

@@ -230,6 +230,39 @@ def extrema():
     return loss, {"a": a, "b": b, "hi": hi, "lo": lo, "spread": spread, "loss": loss}
 
 
+def reductions():
+    """softmax, log_softmax, logsumexp, min, var, std, clip, squeeze/unsqueeze/flatten, split, cast."""
+    rng = np.random.default_rng(7)
+    a = leaf(rng.standard_normal((3, 4)), "a")
+    b = leaf(rng.standard_normal((2, 1, 3)), "b")
+    sm = a.softmax(axis=1)
+    sm.label = "sm"
+    ls = a.log_softmax(axis=0)
+    ls.label = "ls"
+    lse = a.logsumexp(axis=1)
+    lse.label = "lse"
+    lo = a.min(axis=0, keepdims=True)
+    lo.label = "lo"
+    v = a.var(axis=1, ddof=1)
+    v.label = "v"
+    sd = a.std()
+    sd.label = "sd"
+    cl = a.clip(-0.5, 0.5)
+    cl.label = "cl"
+    flat = b.squeeze(axis=1).expand_dims(0).flatten()
+    flat.label = "flat"
+    left, right = a.split([1, 3], dim=1)
+    left.label, right.label = "left", "right"
+    half = a.float()
+    half.label = "half"
+    w = rng.standard_normal((3, 4))
+    loss = (sm * w).sum() + (ls * w).sum() + lse.sum() + lo.sum() + v.sum() * sd + (cl * w).sum()
+    loss = loss + (flat * flat).sum() + (left * left).sum() + right.sum() + half.double().sum()
+    loss.label = "loss"
+    names = {"a": a, "b": b, "sm": sm, "ls": ls, "lse": lse, "lo": lo, "v": v, "sd": sd, "cl": cl, "flat": flat}
+    return loss, {**names, "left": left, "right": right, "half": half, "loss": loss}
+
+
 GRAPHS = {
     "article": article,
     "article_mean": article_mean,
@@ -246,4 +279,5 @@ GRAPHS = {
     "float32": float32_graph,
     "joins": joins,
     "extrema": extrema,
+    "reductions": reductions,
 }

@@ -7,7 +7,21 @@ import contextlib
 import numpy as np
 import pytest
 
-from autograd import Tensor, concatenate, maximum, minimum, stack, topological_order, where
+from autograd import (
+    Tensor,
+    array_split,
+    clip,
+    concatenate,
+    log_softmax,
+    logsumexp,
+    maximum,
+    minimum,
+    softmax,
+    split,
+    stack,
+    topological_order,
+    where,
+)
 from autograd.tensor import apply
 from autograd.tensor_ops import TENSOR_OPS
 
@@ -223,6 +237,7 @@ def build_cases(torch):
             ),
         ],
     }
+    cases.update(engine_cases(torch))
     labels = np.array([0, 2, 2, 1])
     optional = {
         "linear": [
@@ -266,6 +281,157 @@ def build_cases(torch):
         if name in TENSOR_OPS:  # the nn primitives, when declared
             cases[name] = op_cases
     return cases
+
+
+def softmax_cases(name, ours, theirs):
+    """``theirs(x, dim)`` for one axis; several axes (or all) through torch.logsumexp, which takes them."""
+    cases = [
+        (f"{name}-axis={axis}", [normal(3, 4, 2) * 3], lambda x, a=axis: ours(x, a), lambda x, a=axis: theirs(x, a))
+        for axis in (-1, 0, 1)
+    ]
+    lse = lambda x, dims: x - x.logsumexp(dim=dims, keepdim=True)  # noqa: E731
+    for axis, dims in (((0, 2), (0, 2)), (None, (0, 1, 2))):
+        reference = (lambda x, d=dims: lse(x, d).exp()) if name == "softmax" else (lambda x, d=dims: lse(x, d))
+        cases.append((f"{name}-axis={axis}", [normal(3, 4, 2) * 3], lambda x, a=axis: ours(x, a), reference))
+    large = np.array([[1e3, 1e3 - 1.0, 0.0], [-1e3, -1e3 + 2.0, -1e3]])
+    cases.append((f"{name}-large", [large], lambda x: ours(x, 1), lambda x: theirs(x, 1)))
+    return cases
+
+
+def spread_cases(name):
+    cases = []
+    for shape, axis, keepdims, ddof in [
+        ((3, 4, 2), None, False, 0),
+        ((3, 4, 2), None, True, 1),
+        ((3, 4, 2), 1, False, 1),
+        ((3, 4, 2), -1, True, 0),
+        ((3, 4, 2), (0, 2), False, 1),
+        ((5,), 0, False, 2),
+    ]:
+        cases.append(
+            (
+                f"{name}-axis={axis}-keepdims={keepdims}-ddof={ddof}",
+                [normal(*shape)],
+                lambda x, a=axis, k=keepdims, d=ddof: getattr(x, name)(axis=a, keepdims=k, ddof=d),
+                lambda x, a=axis, k=keepdims, d=ddof: getattr(x, name)(dim=all_axes(x, a), keepdim=k, correction=d),
+            )
+        )
+    return cases
+
+
+def engine_cases(torch):
+    """softmax, more reductions, shapes and casts."""
+    low, high = np.array([-0.5, 0.0, -2.0]), np.array([[0.5], [1.0]])
+    return {
+        "softmax": softmax_cases("softmax", softmax, lambda x, d: x.softmax(dim=d)),
+        "log_softmax": softmax_cases("log_softmax", log_softmax, lambda x, d: x.log_softmax(dim=d)),
+        "logsumexp": [
+            (c[0].replace("sum", "logsumexp", 1), c[1], c[2], c[3])
+            for c in reduction_cases("sum", "logsumexp", "logsumexp")
+        ]
+        + [
+            (
+                "logsumexp-large",
+                [np.array([[1e3, 1e3 - 1.0], [-1e3, -1e3 + 1.0]])],
+                lambda x: logsumexp(x, axis=1),
+                lambda x: x.logsumexp(dim=1),
+            )
+        ],
+        "min": reduction_cases("min", "min", "amin")
+        + [
+            (
+                "min-ties-axis=1",
+                [np.array([[1.0, -3.0, -3.0], [2.0, 2.0, 2.0], [0.0, 1.0, 0.0]])],
+                lambda x: x.min(axis=1),
+                lambda x: x.amin(dim=1),
+            ),
+            ("min-ties-all", [np.array([[1.0, -3.0, -3.0], [3.0, 2.0, 2.0]])], lambda x: x.min(), lambda x: x.amin()),
+        ],
+        "var": spread_cases("var"),
+        "std": spread_cases("std")
+        + [
+            # a group of equal elements: std 0, and a gradient of 0 there
+            (
+                "std-constant-row",
+                [np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])],
+                lambda x: x.std(axis=1, ddof=1),
+                lambda x: x.std(dim=1),
+            ),
+        ],
+        "clip": [
+            (
+                "clip-ties-at-bounds",
+                [np.array([-1.0, 0.0, 0.5, 1.0, 2.0])],
+                lambda x: clip(x, 0.0, 1.0),
+                lambda x: x.clamp(0.0, 1.0),
+            ),
+            ("clip-min-only", [normal(3, 4)], lambda x: x.clip(min=0.1), lambda x: x.clamp(min=0.1)),
+            ("clip-max-only", [normal(3, 4)], lambda x: x.clip(max=0.1), lambda x: x.clamp(max=0.1)),
+            ("clip-min-above-max", [normal(3, 4)], lambda x: x.clip(0.5, -0.5), lambda x: x.clamp(0.5, -0.5)),
+            (
+                "clip-array-bounds",
+                [normal(2, 3)],
+                lambda x: x.clip(low, high),
+                lambda x: x.clamp(torch.from_numpy(low), torch.from_numpy(high)),
+            ),
+        ],
+        "squeeze": [
+            ("squeeze-all", [normal(1, 3, 1, 2)], lambda x: x.squeeze(), lambda x: x.squeeze()),
+            ("squeeze-dim", [normal(1, 3, 1, 2)], lambda x: x.squeeze(dim=2), lambda x: x.squeeze(2)),
+            ("squeeze-dims", [normal(1, 3, 1, 2)], lambda x: x.squeeze((0, -2)), lambda x: x.squeeze((0, -2))),
+        ],
+        "expand_dims": [
+            ("unsqueeze-0", [normal(2, 3)], lambda x: x.unsqueeze(0), lambda x: x.unsqueeze(0)),
+            ("unsqueeze-last", [normal(2, 3)], lambda x: x.unsqueeze(-1), lambda x: x.unsqueeze(-1)),
+            ("expand_dims-1", [normal(2, 3)], lambda x: x.expand_dims(1), lambda x: x.unsqueeze(1)),
+        ],
+        "flatten": [
+            ("flatten-all", [normal(2, 3, 4)], lambda x: x.flatten(), lambda x: x.flatten()),
+            ("flatten-1", [normal(2, 3, 4)], lambda x: x.flatten(1), lambda x: x.flatten(1)),
+            ("flatten-0-1", [normal(2, 3, 4)], lambda x: x.flatten(0, 1), lambda x: x.flatten(0, 1)),
+            ("flatten-0d", [normal()], lambda x: x.flatten(), lambda x: x.flatten()),
+        ],
+        "split": [
+            (
+                "split-torch-size",
+                [normal(3, 5)],
+                lambda x: concatenate([p * (k + 1) for k, p in enumerate(x.split(2, dim=1))], axis=1),
+                lambda x: torch.cat([p * (k + 1) for k, p in enumerate(x.split(2, dim=1))], dim=1),
+            ),
+            (
+                "split-torch-sizes",
+                [normal(6, 2)],
+                lambda x: sum((p * (k + 1)).sum() for k, p in enumerate(x.split([1, 0, 5]))),
+                lambda x: sum((p * (k + 1)).sum() for k, p in enumerate(x.split([1, 0, 5]))),
+            ),
+            (
+                "split-numpy-indices",
+                [normal(2, 6)],
+                lambda x: concatenate([p * (k + 1) for k, p in enumerate(split(x, [1, 4], axis=1))], axis=1),
+                lambda x: torch.cat([p * (k + 1) for k, p in enumerate(x.tensor_split([1, 4], dim=1))], dim=1),
+            ),
+            (
+                "array_split-sections",
+                [normal(7, 2)],
+                lambda x: concatenate([p * (k + 1) for k, p in enumerate(array_split(x, 3))]),
+                lambda x: torch.cat([p * (k + 1) for k, p in enumerate(x.tensor_split(3))]),
+            ),
+        ],
+        "cast": [
+            (
+                "cast-float-double",
+                [normal(3, 4)],
+                lambda x: x.float().double() * 1.5,
+                lambda x: x.float().double() * 1.5,
+            ),
+            (
+                "cast-astype",
+                [normal(3, 4)],
+                lambda x: (x.astype(np.float32) ** 2).astype(np.float64),
+                lambda x: (x.to(torch.float32) ** 2).to(torch.float64),
+            ),
+        ],
+    }
 
 
 OP_NAMES = list(TENSOR_OPS)

@@ -79,3 +79,30 @@ def test_unsupported_numpy_functions_say_what_to_use(call, hint):
     x = leaf(3)
     with pytest.raises(TypeError, match=hint):
         call(x)
+
+
+def test_numpy_reductions_clip_and_split_run_the_tensor_ops():
+    x = leaf(3, 4)
+    for call, op, expected in [
+        (lambda: np.min(x, axis=1), "min", np.min(x.data, axis=1)),
+        (lambda: np.amin(x), "min", np.min(x.data)),
+        (lambda: np.minimum.reduce(x, axis=0), "min", np.min(x.data, axis=0)),
+        (lambda: np.var(x, axis=0, ddof=1), "var", np.var(x.data, axis=0, ddof=1)),
+        (lambda: np.std(x, keepdims=True), "std", np.std(x.data, keepdims=True)),
+        (lambda: np.std(x, axis=1, correction=1), "std", np.std(x.data, axis=1, ddof=1)),
+        (lambda: np.clip(x, -0.5, 0.5), "clip", np.clip(x.data, -0.5, 0.5)),
+        (lambda: np.clip(x, max=0.2), "clip", np.clip(x.data, max=0.2)),
+        (lambda: np.squeeze(np.expand_dims(x, 0), 0), "squeeze", x.data),
+        (lambda: np.expand_dims(x, (0, 3)), "expand_dims", np.expand_dims(x.data, (0, 3))),
+    ]:
+        y = call()
+        assert isinstance(y, Tensor) and y.requires_grad and y.op.name == op
+        np.testing.assert_allclose(y.data, expected)
+    pieces = np.split(x, [1, 3], axis=1)
+    assert [p.shape for p in pieces] == [(3, 1), (3, 2), (3, 1)] and {p.op.name for p in pieces} == {"split"}
+    assert [p.shape for p in np.array_split(x, 2)] == [(2, 4), (1, 4)]
+    with pytest.raises(TypeError, match="clip: got both a_min=0 and min=1"):
+        np.clip(x, 0, None, min=1)
+    with pytest.raises(TypeError, match=r"numpy.var: options \['dtype'\] are not supported"):
+        np.var(x, dtype=np.float32)
+    assert isinstance(np.argmin(x), np.integer)  # numpy's own function reads the data

@@ -211,7 +211,77 @@ def sample_extremum(op, rng):
     return [([a, b], {}), ([a, a + 0.5], {})]
 
 
+SOFTMAX_AXES = [((2, 3, 4), -1), ((2, 3, 4), 0), ((2, 3, 4), (0, 2)), ((2, 3, 4), None), ((5,), 0), ((3, 1), 1)]
+
+
+def sample_softmax(op, rng):
+    return [([uniform(rng, shape, (-3.0, 3.0))], {"axis": axis}) for shape, axis in SOFTMAX_AXES]
+
+
+def sample_spread(op, rng):
+    """var and std: every reduction pattern, with ddof 0 and 1 (never all of a group equal)."""
+    cases = []
+    for (shape, axis, keepdims), ddof in zip(REDUCTION_AXES[:-1], (0, 1, 0, 1, 1, 0, 1)):
+        cases.append(([uniform(rng, shape, op.domain)], {"axis": axis, "keepdims": keepdims, "ddof": ddof}))
+    return cases
+
+
+def sample_clip(op, rng):
+    """Inputs at least 0.1 away from every bound, where the derivative jumps."""
+    x = rng.permutation(np.array([-3.5, -2.5, -1.6, -0.4, 0.3, 0.85, 1.5, 2.2, 3.5, -0.8, 0.6, 0.2])).reshape(3, 4)
+    return [
+        ([x], {"low": -1.0, "high": 1.0}),
+        ([x], {"low": None, "high": 1.0}),
+        ([x], {"low": -1.0, "high": None}),
+        ([x], {"low": np.array([-1.0, 0.5, -3.0, 0.1]), "high": np.array([[1.0], [3.0], [0.7]])}),
+    ]
+
+
+def sample_squeeze(op, rng):
+    x = uniform(rng, (1, 3, 1, 2), op.domain)
+    return [([x], {"axis": axis}) for axis in ((0,), (2,), (0, 2), ())] + [
+        ([uniform(rng, (1,), op.domain)], {"axis": (0,)})
+    ]
+
+
+def sample_expand_dims(op, rng):
+    x = uniform(rng, (2, 3), op.domain)
+    return [([x], {"axis": axis}) for axis in ((0,), (2,), (1, 3))] + [([uniform(rng, (), op.domain)], {"axis": (0,)})]
+
+
+def sample_flatten(op, rng):
+    x = uniform(rng, (2, 3, 2, 2), op.domain)
+    cases = [([x], {"start_dim": s, "end_dim": e}) for s, e in ((0, 3), (1, 2), (1, 3), (2, 2))]
+    return cases + [([uniform(rng, (), op.domain)], {"start_dim": 0, "end_dim": 0})]
+
+
+def sample_split(op, rng):
+    x = uniform(rng, (4, 5), op.domain)
+    return [([x], {"axis": axis, "start": a, "stop": b}) for axis, a, b in ((0, 0, 2), (0, 3, 4), (1, 1, 5), (1, 2, 2))]
+
+
+def sample_cast(op, rng):
+    # float64 to float64 only: central differences through a float32 rounding mean nothing (the
+    # float32 cast is checked exactly in test_reductions.py)
+    return [([uniform(rng, s, op.domain)], {"dtype": np.dtype(np.float64)}) for s in ((), (2, 3))]
+
+
 TENSOR_SAMPLERS = {
+    "softmax": sample_softmax,
+    "log_softmax": sample_softmax,
+    "logsumexp": lambda op, rng: [
+        ([uniform(rng, shape, (-3.0, 3.0))], {"axis": axis, "keepdims": keepdims})
+        for shape, axis, keepdims in REDUCTION_AXES
+    ],
+    "min": lambda op, rng: sample_reduction(op, rng, no_ties=True),
+    "var": sample_spread,
+    "std": sample_spread,
+    "clip": sample_clip,
+    "squeeze": sample_squeeze,
+    "expand_dims": sample_expand_dims,
+    "flatten": sample_flatten,
+    "split": sample_split,
+    "cast": sample_cast,
     "maximum": sample_extremum,
     "minimum": sample_extremum,
     "scatter": sample_scatter,
@@ -442,3 +512,24 @@ def test_scalar_op_second_derivatives_match_finite_differences_of_the_gradient(n
         values = [Value(x) for x in xs]
         result = gradcheck(lambda *vs, c=c: scalar_node(op, list(vs), c), *values, atol=1e-6, rtol=1e-5, order=2)
         assert result, f"{name} at {xs} (c={c}):\n{result}"
+
+
+# ----------------------------------------------------------------------------- forward mode
+
+
+@pytest.mark.parametrize("name", list(TENSOR_OPS), ids=str)
+def test_tensor_op_jvps_match_finite_differences(name):
+    """Each op's JVP rule (declared, or assembled from its VJPs) against central differences of its
+    forward along a random tangent."""
+    op = TENSOR_OPS[name]
+    rng = np.random.default_rng(sum(map(ord, name)) + 3)
+    for arrays, params in TENSOR_SAMPLERS[name](op, rng):
+        out = np.asarray(op.forward(*arrays, **params))
+        tangents = [rng.standard_normal(a.shape) for a in arrays]
+        declared = op.tangent(tangents, out, arrays, params)
+        up = np.asarray(op.forward(*[a + EPS * t for a, t in zip(arrays, tangents)], **params))
+        down = np.asarray(op.forward(*[a - EPS * t for a, t in zip(arrays, tangents)], **params))
+        assert declared.shape == out.shape
+        np.testing.assert_allclose(
+            declared, (up - down) / (2 * EPS), rtol=RTOL, atol=ATOL, err_msg=f"{name}: jvp with params {params}"
+        )
