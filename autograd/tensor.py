@@ -578,11 +578,19 @@ class Tensor:
         """Permute the axes (reverse them when none are given), as ``numpy.transpose``.
 
         torch's ``transpose(dim0, dim1)`` exchanges two axes instead: spell it ``transpose(dim0=i,
-        dim1=j)`` or ``swapaxes(i, j)`` (for a 2-D tensor ``t.transpose(0, 1)`` is the identity here)."""
+        dim1=j)`` or ``swapaxes(i, j)``. The one call both readings accept with different results,
+        ``transpose(0, 1)`` written out on a 2-D tensor (the identity for numpy, a swap for torch),
+        is an error that says so."""
         if dim0 is not None or dim1 is not None:
             if axes or dim0 is None or dim1 is None:
                 raise TypeError("transpose: give dim0 and dim1 (torch: exchange two axes) or axes (numpy), not both")
             return self.swapaxes(dim0, dim1)
+        two_axes = len(axes) == 2 and all(isinstance(a, numbers.Integral) and -2 <= a < 2 for a in axes)
+        if two_axes and self.ndim == 2 and tuple(int(a) % 2 for a in axes) == (0, 1):
+            raise ValueError(
+                "transpose(0, 1) on a 2-D tensor is ambiguous: numpy reads it as the identity permutation, "
+                "PyTorch as a swap of the two axes; write t.T or t.swapaxes(0, 1) to swap"
+            )
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
             axes = axes[0]
         if axes is not None and len(axes) == 0:

@@ -336,6 +336,15 @@ def test_transpose_with_bad_axes(axes):
         Tensor(np.ones((2, 3))).transpose(*axes)
 
 
+def test_transpose_0_1_of_a_matrix_is_ambiguous_between_numpy_and_torch():
+    t = Tensor(np.arange(6.0).reshape(2, 3))
+    for axes in ((0, 1), (-2, -1), (0, -1)):
+        with pytest.raises(ValueError, match=r"transpose\(0, 1\) on a 2-D tensor is ambiguous.*t.T or t.swapaxes"):
+            t.transpose(*axes)
+    assert t.transpose(1, 0).shape == (3, 2) and t.transpose((0, 1)).shape == (2, 3)
+    assert t.transpose(dim0=0, dim1=1).shape == (3, 2)
+
+
 def test_transpose_accepts_negative_axes_and_a_tuple():
     t = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
     u = t.transpose((-1, 0, 1))
