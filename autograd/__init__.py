@@ -2,6 +2,7 @@
 
 from .checkgraph import check_graph
 from .codegen import backward_code
+from .compiled import CompileError, compile
 from .creation import arange, eye, full, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .differentiate import grad
 from .explain import explain_gradient
@@ -28,6 +29,7 @@ from .value import Value
 # imported above through .creation, before the function's name is bound; import from it as
 # ``from autograd.tensor import ...``.
 __all__ = [
+    "CompileError",
     "GradcheckResult",
     "Tensor",
     "Value",
@@ -38,6 +40,7 @@ __all__ = [
     "check_graph",
     "check_manual",
     "clip",
+    "compile",
     "concatenate",
     "enable_grad",
     "explain_gradient",

@@ -111,6 +111,32 @@ def trace(node, op, inputs, op_args=None) -> None:
         tracer(node, op, inputs, op_args)
 
 
+LISTENERS: list = []
+"""Objects told about events other than node creation, as ``listener.event(kind, *details)``:
+``"backward"`` (roots, seeds, order, create_graph) before a backward pass seeds its roots and
+``"backward_done"`` (roots, order) after it;
+``"inplace"`` (tensor, what, operand) before a tensor's data is changed in place; ``"constant"``
+(tensor, source) when an operand that is not a Tensor becomes a constant one; ``"step"`` and
+``"step_done"`` (optimizer), ``"zero_grad"`` (parameters) from ``nn``'s optimizers and modules.
+Compilation records a training step through them."""
+
+
+def add_listener(listener) -> None:
+    with _lock:
+        LISTENERS.append(listener)
+
+
+def remove_listener(listener) -> None:
+    with _lock:
+        LISTENERS.remove(listener)
+
+
+def notify(kind, *details) -> None:
+    """Tell the listeners about an event (callers check ``LISTENERS`` first: nothing is paid without one)."""
+    for listener in list(LISTENERS):
+        listener.event(kind, *details)
+
+
 HOOKS = 0
 """How many gradient hooks are registered; while none, backward runs its plain loop."""
 
@@ -212,6 +238,8 @@ def backpropagate(root, seed, on_step=None, create_graph=False) -> list:
         if node.op is not None:
             node.grad = node.GRAD_ZERO
     stashed = _stash_hooked_leaves(order) if HOOKS else None
+    if LISTENERS:
+        notify("backward", roots, seeds, order, create_graph)
     for r, s in zip(roots, seeds):
         r.accumulate_grad(s)
     if on_step is None and not create_graph and not HOOKS and STEP_CHECK is None:
@@ -219,6 +247,8 @@ def backpropagate(root, seed, on_step=None, create_graph=False) -> list:
             op = node.op
             if op is not None:
                 op.backprop(node)
+        if LISTENERS:
+            notify("backward_done", roots, order)
         return order
     check = STEP_CHECK
     for node in reversed(order):
@@ -234,6 +264,8 @@ def backpropagate(root, seed, on_step=None, create_graph=False) -> list:
                 op.backprop(node)
         if on_step is not None:
             on_step(node)
+    if LISTENERS:
+        notify("backward_done", roots, order)
     return order
 
 

@@ -140,7 +140,10 @@ class Tensor:
             raise ValueError(
                 f"item: only a single-element tensor converts to a number, this one has shape {self.shape}"
             )
-        return self.data.item()
+        value = self.data.item()
+        if graph.LISTENERS:
+            graph.notify("item", self, value)
+        return value
 
     def numpy(self):
         """The data as an ndarray, shared, not copied; read-only for a tensor that requires grad
@@ -361,6 +364,8 @@ class Tensor:
                 )
             return binary(op, self, other)
         x = other.data if isinstance(other, Tensor) else other
+        if graph.LISTENERS:
+            graph.notify("inplace", self, symbol, other)
         self._write(symbol, lambda data: ufunc(data, x, out=data, casting="same_kind"), np.shape(x))
         return self
 
@@ -375,6 +380,8 @@ class Tensor:
             )
         index, _ = normalize_index(index, Tensor)
         x = value.data if isinstance(value, Tensor) else value
+        if graph.LISTENERS:
+            graph.notify("inplace", self, ("setitem", index), value)
 
         def assign(data):
             data[index] = x
@@ -876,7 +883,10 @@ def _operand(x, like: Tensor, name: str) -> Tensor:
         return x
     if isinstance(x, numbers.Real) and not isinstance(x, np.ndarray):
         dtype = like.data.dtype if like.data.dtype.kind == "f" else np.float64
-        return _wrap(np.asarray(x, dtype=dtype))
+        t = _wrap(np.asarray(x, dtype=dtype))
+        if graph.LISTENERS:
+            graph.notify("constant", t, x)
+        return t
     if isinstance(x, (np.ndarray, list, tuple, np.generic)):
         return _wrap(as_array(x, name))
     raise TypeError(f"{name}: unsupported operand of type {type(x).__name__}; expected a Tensor, a number or an array")

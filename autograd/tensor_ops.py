@@ -33,6 +33,21 @@ LINEAR_JVP = "linear"
 the tangents (zeros for inputs without one)."""
 
 
+class Kernels:
+    """In-place versions of an op's forward and VJPs, used by compiled replays (``autograd.compile``).
+
+    ``forward(out, *arrays, **op_args)`` writes the result into ``out``; ``vjps[i](dst, g, out,
+    *arrays, **op_args)`` (or None) writes the gradient for input ``i``, already summed to that
+    input's shape, into ``dst``. Both must give exactly what ``forward`` and ``vjps[i]`` (then
+    ``unbroadcast``) give; a test checks every declared kernel against them. An op without kernels
+    is replayed with its ordinary forward and VJPs plus a copy.
+    """
+
+    def __init__(self, forward=None, vjps=()):
+        self.forward = forward
+        self.vjps = tuple(vjps)
+
+
 class TensorOp:
     """A tensor primitive: ``forward``, a tuple of ``vjps`` (one per input) and its ``jvp`` rule.
 
@@ -44,7 +59,9 @@ class TensorOp:
     indexing), so the two share a version counter.
     """
 
-    def __init__(self, name, forward, vjps, doc="", domain=(-2.0, 2.0), view=False, jvp=None, register=True):
+    def __init__(
+        self, name, forward, vjps, doc="", domain=(-2.0, 2.0), view=False, jvp=None, register=True, kernels=None
+    ):
         if register and name in TENSOR_OPS:
             raise ValueError(f"tensor op {name!r} is already declared")
         self.name = name
@@ -54,6 +71,7 @@ class TensorOp:
         self.domain = domain  # where the derivative is smooth: tools sample inputs from here
         self.view = view
         self.jvp = jvp
+        self.kernels = kernels
         if register:
             TENSOR_OPS[name] = self
 
@@ -306,16 +324,147 @@ def _scatter(g, shape, index, basic):
     return grad
 
 
+# ----------------------------------------------------------------------------- in-place kernels
+
+
+def sum_to(dst, g):
+    """``unbroadcast(g, dst.shape)`` written into ``dst`` without a temporary."""
+    if g.shape == dst.shape:
+        np.copyto(dst, g)
+        return dst
+    extra = g.ndim - dst.ndim
+    target = dst.reshape((1,) * extra + dst.shape)
+    axes = tuple(i for i in range(g.ndim) if target.shape[i] == 1 and g.shape[i] != 1)
+    if axes:
+        np.sum(g, axis=axes, keepdims=True, out=target)
+    else:
+        np.copyto(target, g)
+    return dst
+
+
+def _same_shape(dst, g, compute):
+    """``compute(dst)`` where ``dst`` has the output's shape, else the general path with a temporary."""
+    if dst.shape == g.shape:
+        compute(dst)
+    else:
+        tmp = np.empty(g.shape, dtype=dst.dtype)
+        compute(tmp)
+        sum_to(dst, tmp)
+
+
+def _elementwise(ufunc):
+    return lambda out, *arrays: ufunc(*arrays, out=out)
+
+
+def _copy_kernel(dst, g, out, a, b):
+    sum_to(dst, g)
+
+
+def _negated_kernel(dst, g, out, a, b):
+    sum_to(dst, g)
+    np.negative(dst, out=dst)
+
+
+def _mul_kernel(which):
+    def kernel(dst, g, out, a, b):
+        other = b if which == 0 else a
+        _same_shape(dst, g, lambda t: np.multiply(g, other, out=t))
+
+    return kernel
+
+
+def _div_a_kernel(dst, g, out, a, b):
+    _same_shape(dst, g, lambda t: np.divide(g, b, out=t))
+
+
+def _div_b_kernel(dst, g, out, a, b):
+    def compute(t):
+        np.multiply(g, out, out=t)
+        np.divide(t, b, out=t)
+        np.negative(t, out=t)
+
+    _same_shape(dst, g, compute)
+
+
+def _sigmoid_into(out, a):
+    np.negative(a, out=out)
+    limit = _EXP_LIMIT.get(out.dtype) or float(np.log(np.finfo(out.dtype).max)) - 0.01
+    if out.size and np.maximum.reduce(out, axis=None) > limit:
+        np.minimum(out, limit, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    np.reciprocal(out, out=out)
+
+
+def _sigmoid_vjp_into(dst, g, out, a):
+    np.subtract(1.0, out, out=dst)
+    dst *= out
+    dst *= g
+
+
+def _tanh_vjp_into(dst, g, out, a):
+    np.multiply(out, out, out=dst)
+    np.subtract(1.0, dst, out=dst)
+    dst *= g
+
+
+def _reduction_into(reduce):
+    return lambda out, a, axis, keepdims: reduce(a, axis=axis, keepdims=keepdims, out=out)
+
+
+def _sum_vjp_into(dst, g, out, a, axis, keepdims):
+    np.copyto(dst, _expand(g, a.shape, axis, keepdims))
+
+
+def _mean_vjp_into(dst, g, out, a, axis, keepdims):
+    np.copyto(dst, _expand(g, a.shape, axis, keepdims))
+    if a.size:
+        dst *= out.size / a.size
+
+
+def _matmul_into(out, a, b):
+    np.matmul(a, b, out=out)
+
+
+def _matmul_a_into(dst, g, out, a, b):
+    if a.ndim == 2 and b.ndim == 2:
+        np.matmul(g, b.T, out=dst)
+    else:
+        sum_to(dst, _matmul_a_vjp(g, out, a, b))
+
+
+def _matmul_b_into(dst, g, out, a, b):
+    if a.ndim == 2 and b.ndim == 2:
+        np.matmul(a.T, g, out=dst)
+    else:
+        sum_to(dst, _matmul_b_vjp(g, out, a, b))
+
+
 # ----------------------------------------------------------------------------- the table
 
-ADD = TensorOp("add", np.add, (lambda g, out, a, b: g, lambda g, out, a, b: g), "a + b", jvp=ELEMENTWISE_JVP)
-SUB = TensorOp("sub", np.subtract, (lambda g, out, a, b: g, lambda g, out, a, b: -g), "a - b", jvp=ELEMENTWISE_JVP)
+ADD = TensorOp(
+    "add",
+    np.add,
+    (lambda g, out, a, b: g, lambda g, out, a, b: g),
+    "a + b",
+    jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_elementwise(np.add), (_copy_kernel, _copy_kernel)),
+)
+SUB = TensorOp(
+    "sub",
+    np.subtract,
+    (lambda g, out, a, b: g, lambda g, out, a, b: -g),
+    "a - b",
+    jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_elementwise(np.subtract), (_copy_kernel, _negated_kernel)),
+)
 MUL = TensorOp(
     "mul",
     np.multiply,
     (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
     "a * b; d/da = b, d/db = a",
     jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_elementwise(np.multiply), (_mul_kernel(0), _mul_kernel(1))),
 )
 DIV = TensorOp(
     "div",
@@ -324,6 +473,7 @@ DIV = TensorOp(
     "a / b; d/da = 1/b, d/db = -a/b^2",
     domain=(0.5, 2.0),
     jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_elementwise(np.divide), (_div_a_kernel, _div_b_kernel)),
 )
 POW = TensorOp(
     "pow",
@@ -341,18 +491,46 @@ POW_CONST = TensorOp(
     domain=(0.5, 2.0),
     jvp=ELEMENTWISE_JVP,
 )
-NEG = TensorOp("neg", np.negative, (lambda g, out, a: -g,), "-a", jvp=ELEMENTWISE_JVP)
+NEG = TensorOp(
+    "neg",
+    np.negative,
+    (lambda g, out, a: -g,),
+    "-a",
+    jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_elementwise(np.negative), (lambda dst, g, out, a: np.negative(g, out=dst),)),
+)
 MATMUL = TensorOp(
     "matmul",
     np.matmul,
     (_matmul_a_vjp, _matmul_b_vjp),
     "a @ b, 1-D, 2-D and batched as numpy; d/da = g b^T, d/db = a^T g",
     jvp=_matmul_jvp,
+    kernels=Kernels(_matmul_into, (_matmul_a_into, _matmul_b_into)),
 )
-EXP = TensorOp("exp", np.exp, (lambda g, out, a: g * out,), "e^a; d/da = e^a", jvp=ELEMENTWISE_JVP)
-LOG = TensorOp("log", np.log, (lambda g, out, a: g / a,), "ln a; d/da = 1/a", domain=(0.2, 3.0), jvp=ELEMENTWISE_JVP)
+EXP = TensorOp(
+    "exp",
+    np.exp,
+    (lambda g, out, a: g * out,),
+    "e^a; d/da = e^a",
+    jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_elementwise(np.exp), (lambda dst, g, out, a: np.multiply(g, out, out=dst),)),
+)
+LOG = TensorOp(
+    "log",
+    np.log,
+    (lambda g, out, a: g / a,),
+    "ln a; d/da = 1/a",
+    domain=(0.2, 3.0),
+    jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_elementwise(np.log), (lambda dst, g, out, a: np.divide(g, a, out=dst),)),
+)
 TANH = TensorOp(
-    "tanh", np.tanh, (lambda g, out, a: g * (1.0 - out * out),), "d/da tanh a = 1 - tanh(a)^2", jvp=ELEMENTWISE_JVP
+    "tanh",
+    np.tanh,
+    (lambda g, out, a: g * (1.0 - out * out),),
+    "d/da tanh a = 1 - tanh(a)^2",
+    jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_elementwise(np.tanh), (_tanh_vjp_into,)),
 )
 
 
@@ -364,7 +542,14 @@ def _sigmoid_vjp(g, out, a):
     return r
 
 
-SIGMOID = TensorOp("sigmoid", sigmoid, (_sigmoid_vjp,), "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)", jvp=ELEMENTWISE_JVP)
+SIGMOID = TensorOp(
+    "sigmoid",
+    sigmoid,
+    (_sigmoid_vjp,),
+    "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)",
+    jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(_sigmoid_into, (_sigmoid_vjp_into,)),
+)
 RELU = TensorOp(
     "relu",
     lambda a: np.where(a > 0, a, np.where(np.isnan(a), a, 0.0)),
@@ -387,6 +572,7 @@ SUM = TensorOp(
     (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims),),
     "sum over axis; the gradient is g copied along the summed axes",
     jvp=LINEAR_JVP,
+    kernels=Kernels(_reduction_into(np.sum), (_sum_vjp_into,)),
 )
 MEAN = TensorOp(
     "mean",
@@ -394,6 +580,7 @@ MEAN = TensorOp(
     (lambda g, out, a, axis, keepdims: _expand(g, a.shape, axis, keepdims) * (out.size / a.size if a.size else 0.0),),
     "mean over axis; the gradient is g / n copied along the averaged axes",
     jvp=LINEAR_JVP,
+    kernels=Kernels(_reduction_into(np.mean), (_mean_vjp_into,)),
 )
 MAX = TensorOp(
     "max",

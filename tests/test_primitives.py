@@ -533,3 +533,36 @@ def test_tensor_op_jvps_match_finite_differences(name):
         np.testing.assert_allclose(
             declared, (up - down) / (2 * EPS), rtol=RTOL, atol=ATOL, err_msg=f"{name}: jvp with params {params}"
         )
+
+
+# ----------------------------------------------------------------------------- in-place kernels
+
+
+KERNEL_OPS = [name for name, op in TENSOR_OPS.items() if op.kernels is not None]
+
+
+@pytest.mark.parametrize("name", KERNEL_OPS, ids=str)
+def test_in_place_kernels_equal_the_forward_and_vjps_they_replace(name):
+    op = TENSOR_OPS[name]
+    rng = np.random.default_rng(sum(map(ord, name)) + 3)
+    for arrays, params in TENSOR_SAMPLERS[name](op, rng):
+        expected = np.asarray(op.forward(*arrays, **params))
+        if op.kernels.forward is not None:
+            out = np.full(expected.shape, np.nan, dtype=expected.dtype)
+            op.kernels.forward(out, *arrays, **params)
+            np.testing.assert_array_equal(out, expected, err_msg=f"{name} forward kernel, params {params}")
+        g = rng.standard_normal(expected.shape)
+        for i, kernel in enumerate(op.kernels.vjps):
+            if kernel is None:
+                continue
+            reference = unbroadcast(
+                np.asarray(op.vjps_for(len(arrays))[i](g, expected, *arrays, **params)), arrays[i].shape
+            )
+            dst = np.full(arrays[i].shape, np.nan)
+            kernel(dst, g, expected, *arrays, **params)
+            np.testing.assert_allclose(dst, reference, rtol=1e-15, atol=0, err_msg=f"{name} vjp {i} kernel, {params}")
+
+
+def test_kernels_are_declared_where_the_replay_needs_them():
+    for name in ("add", "sub", "mul", "div", "exp", "tanh", "sigmoid", "sum", "mean", "matmul"):
+        assert TENSOR_OPS[name].kernels is not None, name
