@@ -901,12 +901,24 @@ def binary(op, a, b) -> Tensor:
         a = a._float()
     if b.data.dtype.kind == "b":
         b = b._float()
+    if a.data.dtype != b.data.dtype:
+        a, b = _promote_as_torch(a, b)
     try:
         return apply(op, (a, b))
     except ValueError:
         if _broadcastable(a.data.shape, b.data.shape):
             raise
         raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _promote_as_torch(a, b):
+    """A 0-d constant does not widen a tensor with dimensions (torch's rule; numpy 2 would make
+    ``float32 * array(2.0)`` float64): it takes the other operand's float type."""
+    if a.data.ndim == 0 and b.data.ndim and not a.requires_grad and b.data.dtype.kind == "f":
+        return _wrap(a.data.astype(b.data.dtype)), b
+    if b.data.ndim == 0 and a.data.ndim and not b.requires_grad and a.data.dtype.kind == "f":
+        return a, _wrap(b.data.astype(a.data.dtype))
+    return a, b
 
 
 def compare(ufunc, symbol, a, b) -> Tensor:

@@ -272,9 +272,10 @@ def _max_vjp(g, out, a, axis, keepdims):
     """Ties share the gradient equally (as ``torch.amax``); exactly 0 for the other elements. Also
     min's: ``a == out`` marks the extreme elements either way."""
     peak = out if keepdims else _expand(out, a.shape, axis, False)
-    mask = a == peak
+    nan_peak = np.isnan(peak)  # a NaN among the inputs: the gradient says so instead of hiding it as 0
+    mask = (a == peak) | nan_peak
     count = mask.sum(axis=axis, keepdims=True)
-    return np.where(mask, _expand(g, a.shape, axis, keepdims) / count, 0.0)
+    return np.where(mask, np.where(nan_peak, np.nan, _expand(g, a.shape, axis, keepdims) / count), 0.0)
 
 
 def _max_jvp(tangents, out, a, axis, keepdims):
@@ -553,8 +554,8 @@ SIGMOID = TensorOp(
 RELU = TensorOp(
     "relu",
     lambda a: np.where(a > 0, a, np.where(np.isnan(a), a, 0.0)),
-    (lambda g, out, a: np.where(a > 0, g, 0.0),),
-    "max(0, a); d/da = 1 where a > 0, else 0 (0 at the kink)",
+    (lambda g, out, a: np.where(a <= 0, 0.0, g),),
+    "max(0, a); d/da = 1 where a > 0 (and at NaN, as torch), else 0 (0 at the kink)",
     jvp=ELEMENTWISE_JVP,
 )
 SQRT = TensorOp(
@@ -565,7 +566,13 @@ SQRT = TensorOp(
     domain=(0.2, 3.0),
     jvp=ELEMENTWISE_JVP,
 )
-ABS = TensorOp("abs", np.abs, (lambda g, out, a: g * np.sign(a),), "|a|; d/da = sign(a)", jvp=ELEMENTWISE_JVP)
+ABS = TensorOp(
+    "abs",
+    np.abs,
+    (lambda g, out, a: g * np.where(np.isnan(a), 0.0, np.sign(a)),),
+    "|a|; d/da = sign(a) (0 at 0, and at NaN as torch.sign)",
+    jvp=ELEMENTWISE_JVP,
+)
 SUM = TensorOp(
     "sum",
     lambda a, axis, keepdims: np.sum(a, axis=axis, keepdims=keepdims),
