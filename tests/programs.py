@@ -5,13 +5,15 @@ table applied to earlier nodes, constants and parameters). ``tensor_programs`` a
 ``value_programs`` are hypothesis strategies that add one op at a time and evaluate it with PyTorch
 in float64 as they go, so that an operand can be kept inside its op's domain (``log`` of a positive
 number, a divisor away from 0) and magnitudes stay bounded. ``run_engine`` and ``run_torch``
-execute a program (forward, then backward passes with the program's seeds: leaf gradients add up
-over the passes) and ``assert_same`` compares the two outcomes: forward values, every node's
-gradient, shapes, dtypes and the types of ``.data`` and ``.grad``, memory shared between gradients,
-and numpy warnings leaking out of the engine.
+execute a program (forward, then backward passes from the program's roots with its seeds: leaf
+gradients add up over the passes); ``differences`` lists every way the two outcomes differ, by
+kind: errors, values (forward and every node's gradient), types (dtypes, ``.data`` and ``.grad``
+types, ``requires_grad``, gradients sharing memory, leaves changed) and numpy warnings leaking out
+of the engine. ``check`` runs both sides and raises on the kinds asked for.
 
 Adding an op is one entry in ``TENSOR_OPS`` or ``VALUE_OPS``: how to pick its operands and
 parameters (``build``), how it reads on each side (``engine``, ``torch``) and as text (``text``).
+``function_program`` wraps one function of some arrays as a program, for targeted cases.
 """
 
 from __future__ import annotations
