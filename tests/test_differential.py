@@ -319,10 +319,10 @@ def test_deliberate_second_backward_needs_no_retain_graph():
     np.testing.assert_array_equal(x.grad, [4.0, 8.0])
 
 
-def test_deliberate_data_is_float(torch):
+def test_deliberate_integer_data_is_float_and_booleans_stay_masks(torch):
     assert torch.tensor([1, 2]).dtype == torch.int64
     assert Tensor([1, 2]).dtype == np.float64
-    assert Tensor([True, False]).dtype == np.float64
+    assert torch.tensor([True, False]).dtype == torch.bool and Tensor([True, False]).dtype == np.bool_
 
 
 def test_a_differing_engine_is_caught(torch):
