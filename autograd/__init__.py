@@ -2,6 +2,7 @@
 
 from .checkgraph import check_graph
 from .codegen import backward_code
+from .collector import collector_paused
 from .compiled import CompileError, compile
 from .creation import arange, eye, full, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .differentiate import grad
@@ -40,6 +41,7 @@ __all__ = [
     "check_graph",
     "check_manual",
     "clip",
+    "collector_paused",
     "compile",
     "concatenate",
     "enable_grad",
