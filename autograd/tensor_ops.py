@@ -383,6 +383,19 @@ WHERE = TensorOp(
 # at the seed's size is dominated by per-node overhead, not arithmetic).
 
 BCE_EPS = 1e-15
+"""The article's clip of the probability in binary cross-entropy, where the dtype can hold it."""
+
+_BCE_EPS_BY_DTYPE = {np.dtype(t): max(BCE_EPS, float(np.finfo(t).epsneg)) for t in (np.float16, np.float32, np.float64)}
+
+
+def bce_eps(dtype) -> float:
+    """The clip ``eps`` of binary cross-entropy in ``dtype``: ``q = clip(p, eps, 1 - eps)``.
+
+    The article's 1e-15 in float64; where ``1 - 1e-15`` rounds to 1 (float32, float16) the gap below
+    1, ``epsneg`` (2^-24 ~ 6e-8 in float32), so that ``1 - q`` stays positive and the loss finite.
+    """
+    eps = _BCE_EPS_BY_DTYPE.get(dtype)
+    return eps if eps is not None else max(BCE_EPS, float(np.finfo(dtype).epsneg))
 
 
 def _reduce(terms, reduction):
@@ -403,8 +416,10 @@ def _reduced_grad(g, local, reduction):
 
 
 def _clip_probability(p):
-    """``clip(p, 1e-15, 1 - 1e-15)`` (two ufuncs: cheaper than ``np.clip`` on small arrays)."""
-    return np.minimum(np.maximum(p, BCE_EPS), 1.0 - BCE_EPS)
+    """``clip(p, eps, 1 - eps)`` with ``eps = bce_eps(p.dtype)`` (two ufuncs: cheaper than ``np.clip``
+    on small arrays)."""
+    eps = bce_eps(p.dtype)
+    return np.minimum(np.maximum(p, eps), 1.0 - eps)
 
 
 def _bce_forward(p, y, reduction):
@@ -424,7 +439,15 @@ def _bce_y_vjp(g, out, p, y, reduction):
 
 def _bce_logits_forward(z, y, reduction):
     # max(z, 0) - z y + ln(1 + e^-|z|): e^t only sees t <= 0, so nothing overflows
-    return _reduce(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))), reduction)
+    terms = np.asarray(np.maximum(z, 0.0) - z * y)
+    if np.isinf(z).any():
+        # max(z, 0) - z y is |z| w with w = 1 - y for z > 0 and y for z < 0; at infinite z that is
+        # inf - inf = NaN, where the limit is inf w, or 0 where w = 0 (the term is absent)
+        infinite = np.broadcast_to(np.isinf(z), terms.shape)
+        w = np.broadcast_to(np.where(z > 0, 1.0 - y, y), terms.shape)[infinite]
+        terms[infinite] = np.where(w == 0, 0.0, np.inf * w)
+    terms += np.log1p(np.exp(-np.abs(z)))
+    return _reduce(terms, reduction)
 
 
 def _bce_logits_z_vjp(g, out, z, y, reduction):
@@ -450,7 +473,7 @@ def _cross_entropy_vjp(g, out, z, labels, reduction):
 
 def _linear_forward(x, w, b):
     out = np.matmul(x, w)
-    if out.ndim and b.ndim <= out.ndim and b.size == out.shape[-1] == b.shape[-1] and b.dtype == out.dtype:
+    if b.ndim and b.ndim <= out.ndim and b.size == out.shape[-1] == b.shape[-1] and b.dtype == out.dtype:
         out += b  # one bias per output unit: added in place, saving an array as large as the output
         return out
     return out + b
@@ -470,8 +493,8 @@ BINARY_CROSS_ENTROPY = TensorOp(
     "binary_cross_entropy",
     _bce_forward,
     (_bce_p_vjp, _bce_y_vjp),
-    "mean/sum/none of -(y ln q + (1-y) ln(1-q)), q = clip(p, 1e-15, 1-1e-15); "
-    "d/dp = -(y/q - (1-y)/(1-q)) (/ N for the mean): the clip is not differentiated, as in the seed",
+    "mean/sum/none of -(y ln q + (1-y) ln(1-q)), q = clip(p, eps, 1-eps), eps = 1e-15 in float64, 2^-24 in "
+    "float32; d/dp = -(y/q - (1-y)/(1-q)) (/ N for the mean): the clip is not differentiated, as in the seed",
     domain=(0.1, 0.9),
 )
 BINARY_CROSS_ENTROPY_WITH_LOGITS = TensorOp(
