@@ -418,18 +418,22 @@ def _reduced_grad(g, local, reduction):
 def _clip_probability(p):
     """``clip(p, eps, 1 - eps)`` with ``eps = bce_eps(p.dtype)`` (two ufuncs: cheaper than ``np.clip``
     on small arrays)."""
-    eps = bce_eps(p.dtype)
+    eps = _BCE_EPS_BY_DTYPE.get(p.dtype) or bce_eps(p.dtype)
     return np.minimum(np.maximum(p, eps), 1.0 - eps)
 
 
 def _bce_forward(p, y, reduction):
     q = _clip_probability(p)
-    return _reduce(-(y * np.log(q) + (1.0 - y) * np.log(1.0 - q)), reduction)
+    terms = y * np.log(q)
+    terms += (1.0 - y) * np.log(1.0 - q)
+    # negated after the sum, which is exactly the sum of the negated terms: one pass over the array fewer
+    return -terms if reduction == "none" else -_reduce(terms, reduction)
 
 
 def _bce_p_vjp(g, out, p, y, reduction):
     q = _clip_probability(p)
-    return _reduced_grad(g, -(y / q - (1.0 - y) / (1.0 - q)), reduction)
+    # the seed's -(y/q - (1-y)/(1-q)), written without the negation (the same numbers, bit for bit)
+    return _reduced_grad(g, (1.0 - y) / (1.0 - q) - y / q, reduction)
 
 
 def _bce_y_vjp(g, out, p, y, reduction):
@@ -479,13 +483,25 @@ def _linear_forward(x, w, b):
     return out + b
 
 
+def _linear_b_vjp(g, out, x, w, b):
+    """``g`` summed over the batch; done here for one bias per unit, ``(out,)`` or ``(1, out)``: the same
+    sum as the engine's ``unbroadcast`` without its general bookkeeping (0.95 instead of 1.4 us per bias at
+    the seed's size)."""
+    if g.ndim == 2 and b.size == g.shape[1]:
+        if b.ndim == 1:
+            return np.add.reduce(g, axis=0)
+        if b.ndim == 2 and b.shape[0] == 1:
+            return np.add.reduce(g, axis=0, keepdims=True)
+    return g
+
+
 LINEAR = TensorOp(
     "linear",
     _linear_forward,
     (
         lambda g, out, x, w, b: _matmul_a_vjp(g, out, x, w),
         lambda g, out, x, w, b: _matmul_b_vjp(g, out, x, w),
-        lambda g, out, x, w, b: g,
+        _linear_b_vjp,
     ),
     "x @ w + b (w of shape (in, out)); d/dx = g w^T, d/dw = x^T g, d/db = g summed over the batch",
 )

@@ -105,7 +105,7 @@ def torch_step_fn(x, y, params, lr):
     import torch
 
     w1, b1, w2, b2 = (torch.tensor(params[k], requires_grad=True) for k in ("w1", "b1", "w2", "b2"))
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    xt, yt = torch.tensor(x), torch.tensor(y)
     optimizer = torch.optim.SGD([w1, b1, w2, b2], lr=lr)
 
     def step():

@@ -47,9 +47,9 @@ class Module:
 
     def named_members(self):
         """``(name, kind, object)`` for this module's own members, ``kind`` one of ``"parameter"``
-        (a Tensor, a Value, or a nest of Values kept as one group) and ``"module"``.
+        (a Tensor, a Value, or a nest of Values kept as one group) and ``"module"``, by the rule above.
 
-        Subclasses that keep their members somewhere else (``Sequential``) override this.
+        A subclass that keeps members somewhere other than its attributes overrides this.
         """
         for name, value in vars(self).items():
             yield from _members(name, value)

@@ -262,6 +262,16 @@ def test_save_writes_any_parameter_name_as_a_plain_npz(tmp_path):
     np.testing.assert_array_equal(other.file.data, np.arange(3.0))
 
 
+def test_load_reads_archives_numpy_wrote(tmp_path):
+    """np.savez and np.savez_compressed archives load too, whatever byte order, precision and layout."""
+    a, b = TwoLayerNet(2, 4, 1, seed=0), TwoLayerNet(2, 4, 1, seed=1)
+    path = tmp_path / "numpy.npz"
+    np.savez_compressed(path, **{k: np.asfortranarray(v.astype(">f4")) for k, v in a.state_dict().items()})
+    b.load(path)
+    np.testing.assert_allclose(b.w1.data, a.w1.data, rtol=1e-7)
+    assert b.w1.dtype == np.float64  # the module keeps its own dtype
+
+
 def load_error(tmp_path, content: bytes) -> str:
     path = tmp_path / "weights.npz"
     path.write_bytes(content)
