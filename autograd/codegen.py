@@ -628,6 +628,15 @@ def _cast_back(ctx):
     return f"{ctx.g}.astype({ctx.args[0]}.dtype)"
 
 
+def _linear_bias_back(ctx):
+    """linear's VJP sums a per-unit bias's gradient over the batch itself; otherwise the sum is written
+    where broadcasting needs it."""
+    bias_shape, out_shape = ctx.input_shapes[2], np.shape(ctx.node.data)
+    if len(out_shape) == 2 and vjp_shape(ctx.node, 2) == tuple(bias_shape):
+        return f"{ctx.g}.sum(axis=0{', keepdims=True' if len(bias_shape) == 2 else ''})"
+    return ctx.g
+
+
 def _clipped(p):
     return f"np.clip({p}, {number(BCE_EPS)}, 1 - {number(BCE_EPS)})"
 
@@ -851,7 +860,7 @@ def _register_engine_templates():
     )
 
     # the engine's neural-network primitives (used by nn)
-    register_code(t.LINEAR, forward="{0} @ {1} + {2}", backward=(_matmul_a, _matmul_b, "{g}"))
+    register_code(t.LINEAR, forward="{0} @ {1} + {2}", backward=(_matmul_a, _matmul_b, _linear_bias_back))
     register_code(t.BINARY_CROSS_ENTROPY, forward=_bce_forward, backward=(_bce_p, _bce_y))
     register_code(
         t.BINARY_CROSS_ENTROPY_WITH_LOGITS, forward=_bce_logits_forward, backward=(_bce_logits_z, _bce_logits_y)

@@ -1,7 +1,7 @@
 """Tensor engine: one training step of the seed's network against a hand-derived numpy step and
-against PyTorch CPU eager, side by side in one process.
+against PyTorch CPU eager: time side by side in one process, and peak memory.
 
-    python benchmarks/bench_tensor.py [--quick]
+    python benchmarks/bench_tensor.py [--quick] [--sizes 0,1,2] [--isolated] [--no-memory]
 
 A step is: forward ``sigmoid(sigmoid(x @ w1 + b1) @ w2 + b2)``, binary cross-entropy (summed, the
 seed's gradient), backward, and the SGD update ``p -= lr * dp`` with ``lr = 0.1 / N`` (the seed's
@@ -10,23 +10,42 @@ turns block by block on the same data, in float64; the figure is the median time
 blocks. With ``--isolated`` each contender instead runs in a fresh process of its own, taking turns:
 its own heap, so none inherits another's allocator state (which moves the middle size by +-0.1x).
 PyTorch is optional (``pip install torch==2.13.0``): without it that column is left out.
+
+Peak memory is measured in a fresh process per contender (none inherits another's arrays or
+allocator state), over two steps after a warm-up step, and is the most memory held at any moment
+of a step, the inputs and parameters included (so a graph kept alive from the previous step
+counts). For numpy and the engine it is ``tracemalloc``'s peak: numpy reports every array's data
+to ``tracemalloc``, so this counts exactly the bytes of the arrays and Python objects alive, the
+same on every run, and nothing of the interpreter's or libraries' code (which ``ru_maxrss`` would
+add, the same for both, flattening the ratio). PyTorch's allocator is invisible to ``tracemalloc``;
+its figure is the growth of the resident set (Linux ``VmHWM``, reset before the steps) plus the
+bytes of its inputs and parameters: comparable in size, not to the byte.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
-from autograd import Tensor
-from nn.losses import binary_cross_entropy
-from nn.optim import SGD
-from nn.two_layer import TwoLayerNet
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # measure this checkout's code, not a copy installed elsewhere
+
+from autograd.tensor import constant  # noqa: E402
+from nn.losses import binary_cross_entropy  # noqa: E402
+from nn.optim import SGD  # noqa: E402
+from nn.two_layer import TwoLayerNet  # noqa: E402
 
 SIZES = [(4, 2, 4), (256, 64, 128), (4096, 784, 1024)]  # (batch N, inputs, hidden units)
 
@@ -70,7 +89,7 @@ def autograd_step_fn(x, y, params, lr):
     net = TwoLayerNet(x.shape[1], params["w1"].shape[1], 1)
     net.load_state_dict(params)
     optimizer = SGD(net.parameters(), lr=lr)
-    xt, yt = Tensor(x), Tensor(y)
+    xt, yt = constant(x), constant(y)  # the arrays the other contenders use, not copies of them
 
     def step():
         optimizer.zero_grad()
@@ -121,7 +140,11 @@ def time_blocks(steps: dict, block_seconds: float, blocks: int, warmup: int = 1)
 
 
 STEP_FUNCTIONS = {"numpy": numpy_step_fn, "autograd": autograd_step_fn, "torch": torch_step_fn}
-TARGETS = {0: "<= 2x numpy, >= 3x faster than PyTorch", 1: "<= 1.15x numpy", 2: "<= 1.05x numpy"}
+TARGETS = {
+    0: "time <= 2x numpy, >= 3x faster than PyTorch",
+    1: "time <= 1.15x numpy",
+    2: "time <= 1.05x numpy, memory <= 1.3x numpy",
+}
 
 
 def block_seconds(size_index: int, quick: bool) -> float:
@@ -152,6 +175,49 @@ def measure_isolated(size_index, names, blocks, quick, warmup=1) -> dict:
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
+def measure_memory_here(size_index, name) -> int:
+    """Peak bytes over two steps of contender ``name`` (see the module's docstring); run it in a fresh process."""
+    n, n_in, hidden = SIZES[size_index]
+    if name == "torch":
+        x, y, params = problem(n, n_in, hidden)
+        step = STEP_FUNCTIONS[name](x, y, params, 0.1 / n)
+        step()
+        gc.collect()
+        before = _status_kb("VmRSS")
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current resident set
+        step()
+        step()
+        held = x.nbytes + y.nbytes + sum(a.nbytes for a in params.values())
+        return (_status_kb("VmHWM") - before) * 1024 + held
+    STEP_FUNCTIONS[name](*problem(2, 2, 2), 0.1)()  # modules imported on first use: not the step's memory
+    tracemalloc.start()
+    x, y, params = problem(n, n_in, hidden)
+    step = STEP_FUNCTIONS[name](x, y, params, 0.1 / n)
+    step()
+    gc.collect()
+    tracemalloc.reset_peak()
+    step()
+    step()
+    return tracemalloc.get_traced_memory()[1]
+
+
+def _status_kb(key: str) -> int:
+    with open("/proc/self/status") as f:
+        return int(re.search(rf"^{key}:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def measure_memory(size_index, names) -> dict:
+    """Peak bytes of each contender, each in a fresh process of its own."""
+    peaks = {}
+    for name in names:
+        if name == "torch" and not os.path.exists("/proc/self/clear_refs"):
+            continue  # the resident-set figure needs Linux's /proc
+        cmd = [sys.executable, __file__, "--memory-worker", f"{size_index}:{name}"]
+        peaks[name] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    return peaks
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short blocks (a smoke run)")
@@ -161,8 +227,14 @@ def main(argv=None) -> int:
         "--isolated", action="store_true", help="run each contender in a process of its own instead of side by side"
     )
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps before timing (default 1)")
+    parser.add_argument("--no-memory", action="store_true", help="time only: skip the peak-memory processes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # "size:name": time one contender, print seconds
+    parser.add_argument("--memory-worker", help=argparse.SUPPRESS)  # "size:name": print its peak bytes
     args = parser.parse_args(argv)
+    if args.memory_worker:
+        size_index, name = args.memory_worker.split(":")
+        print(json.dumps(measure_memory_here(int(size_index), name)))
+        return 0
     try:
         import torch
 
@@ -177,19 +249,31 @@ def main(argv=None) -> int:
         return 0
 
     how = "each in its own process" if args.isolated else "side by side in one process"
-    print(f"seconds per training step, median over blocks, {how}")
-    print(f"{'N/in/H':>15} {'numpy':>11} {'autograd':>11} {'torch':>11} {'autograd/numpy':>15} {'torch/autograd':>15}")
+    print(f"time: seconds per training step, median over blocks, {how}")
+    if not args.no_memory:
+        print("memory: peak MB during a step, inputs and parameters included, each contender in a fresh process")
+    head = f"{'N/in/H':>15} {'numpy':>10} {'autograd':>10} {'torch':>10} {'ag/numpy':>9} {'torch/ag':>9}"
+    if not args.no_memory:
+        head += f" | {'numpy':>8} {'autograd':>8} {'torch':>8} {'ag/numpy':>9}"
+    print(head)
     measure = measure_isolated if args.isolated else measure_together
     for i, (n, n_in, hidden) in enumerate(SIZES):
         if str(i) not in args.sizes.split(","):
             continue
         t = measure(i, names, args.blocks, args.quick, args.warmup)
-        torch_col = f"{t['torch'] * 1e6:9.1f}us" if "torch" in t else f"{'-':>11}"
-        ratio = f"{t['torch'] / t['autograd']:14.2f}x" if "torch" in t else f"{'-':>15}"
-        print(
-            f"{f'{n}/{n_in}/{hidden}':>15} {t['numpy'] * 1e6:9.1f}us {t['autograd'] * 1e6:9.1f}us {torch_col} "
-            f"{t['autograd'] / t['numpy']:14.2f}x {ratio}   target: {TARGETS[i]}"
+        torch_col = f"{t['torch'] * 1e6:8.1f}us" if "torch" in t else f"{'-':>10}"
+        ratio = f"{t['torch'] / t['autograd']:8.2f}x" if "torch" in t else f"{'-':>9}"
+        line = (
+            f"{f'{n}/{n_in}/{hidden}':>15} {t['numpy'] * 1e6:8.1f}us {t['autograd'] * 1e6:8.1f}us {torch_col} "
+            f"{t['autograd'] / t['numpy']:8.2f}x {ratio}"
         )
+        if not args.no_memory:
+            m = measure_memory(i, names)
+            torch_mem = f"{m['torch'] / 1e6:8.3f}" if "torch" in m else f"{'-':>8}"
+            line += (
+                f" | {m['numpy'] / 1e6:8.3f} {m['autograd'] / 1e6:8.3f} {torch_mem} {m['autograd'] / m['numpy']:8.2f}x"
+            )
+        print(line + f"   target: {TARGETS[i]}")
     return 0
 
 

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from autograd.viz import zoom
 from demos import compare_gradients, find_the_mistake, picture_backprop, train_seed
-from demos._output import INSTALL_GRAPHVIZ, OutputFile, output_dir, print_written, prog_name
+from demos._output import INSTALL_GRAPHVIZ, OutputFile, output_dir, output_dir_option, print_written, prog_name
 
 DEFAULT_EPOCHS = 5000
 
@@ -37,7 +37,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         prog=prog or prog_name("python -m demos"),
         description="Run all the demos (train, picture, compare) into one folder, with an index.html to open.",
     )
-    parser.add_argument("--out", default="out", help="folder for everything (created; default: out)")
+    parser.add_argument(
+        "--out", type=output_dir_option, default="out", help="folder for everything (created; default: out)"
+    )
     train_seed.add_training_options(parser, epochs=DEFAULT_EPOCHS)
     parser.add_argument(
         "--sample",
@@ -53,12 +55,17 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     folder = output_dir(args.out)
     start = time.perf_counter()
 
     print("== 1. Training the seed's network ==\n")
-    trained = train_seed.run(out=folder, **train_seed.training_options(args))
+    try:
+        trained = train_seed.run(out=folder, **train_seed.training_options(args))
+    except FloatingPointError as e:
+        print(f"{parser.prog}: {e}", file=sys.stderr)
+        return 1
 
     print("\n== 2. Pictures of backprop ==\n")
     pictures = picture_backprop.run(

@@ -1,17 +1,30 @@
-"""What the demos share: the output folder, the record of files written, Graphviz's absence.
+"""What the demos share: the output folder, the record of files written, Graphviz's absence,
+their options' checks and their JSON.
 
 Each demo returns the files it wrote as a list of ``OutputFile`` (a path and a one-line
 description), so that it can print them and ``python -m demos`` can gather them on one page.
+
+Options are checked while the command line is parsed, before anything is created: a bad value
+ends the program as argparse does (exit status 2, a usage line and one line naming the option).
+
+JSON is standard JSON: a number that is not finite, which JSON cannot hold, is written as the
+string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (``float()`` reads each back).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import os
 import shutil
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 INSTALL_GRAPHVIZ = (
     "Graphviz's `dot` program was not found, so the graph pictures were written as .dot sources "
@@ -39,10 +52,103 @@ def prog_name(module_prog: str) -> str:
 
 
 def output_dir(path) -> Path:
-    """The folder ``path``, created (with its parents) if needed."""
+    """The folder ``path``, created (with its parents) if needed, after ``check_output_dir``."""
     folder = Path(path)
+    problem = check_output_dir(folder)
+    if problem:
+        raise ValueError(f"output folder {str(folder)!r}: {problem}")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def check_output_dir(folder: Path) -> str | None:
+    """Why ``folder`` cannot be the output folder, or None if it can: it must be a folder, or not
+    exist below a folder this process may write into. Creates nothing (a probe file is removed)."""
+    folder = Path(folder)
+    if str(folder) == "":
+        return "the name is empty"
+    if folder.exists() and not folder.is_dir():
+        return "it exists and is not a folder"
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{str(existing)!r} is a file, so no folder can be made below it"
+    try:  # the real test of writability (os.access says yes to root on read-only or virtual file systems)
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        return f"cannot write into {str(existing)!r} ({e.strerror or e})"
+    return None
+
+
+def output_dir_option(text: str) -> Path:
+    """argparse ``type=`` for ``--out``: a folder that can be written (not created yet)."""
+    problem = check_output_dir(Path(text))
+    if problem:
+        raise argparse.ArgumentTypeError(f"cannot write the output into {text!r}: {problem}")
+    return Path(text)
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 1."""
+    return _int_option(text, 1, "a whole number >= 1")
+
+
+def seed_option(text: str) -> int:
+    """argparse ``type=`` for ``--seed``: an integer >= 0 (numpy's seeds)."""
+    return _int_option(text, 0, "a whole number >= 0")
+
+
+def learning_rate(text: str) -> float:
+    """argparse ``type=`` for ``--lr``: a finite number >= 0 (what the optimizers accept)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _int_option(text: str, low: int, wanted: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+    return value
+
+
+def jsonable(obj):
+    """``obj`` with numpy arrays and numbers made plain, and non-finite floats made strings."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return jsonable(obj.item())
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return "NaN"
+        if math.isinf(obj):
+            return "Infinity" if obj > 0 else "-Infinity"
+        return obj
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    return str(obj)
+
+
+def write_json(path: Path, data) -> Path:
+    """Write ``jsonable(data)`` to ``path`` as standard JSON (``allow_nan=False``), indented."""
+    path = Path(path)
+    path.write_text(json.dumps(jsonable(data), indent=1, allow_nan=False) + "\n")
+    return path
 
 
 def dot_available() -> bool:

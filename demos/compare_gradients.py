@@ -13,21 +13,31 @@ losses. So:
 
     python -m demos.compare_gradients --out out [--seed 0]
 
-Writes the three tables as text (``comparison_*.txt``), all of them as ``comparison.json``, and
-the picture.
+Writes the three tables as text (``comparison_*.txt``), all of them as ``comparison.json``
+(standard JSON: a non-finite number is written as the string ``"NaN"``, ``"Infinity"`` or
+``"-Infinity"``), and the picture. Options are checked before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from demos._output import INSTALL_GRAPHVIZ, OutputFile, output_dir, print_written, prog_name, render_quietly
+from demos._output import (
+    INSTALL_GRAPHVIZ,
+    OutputFile,
+    output_dir,
+    output_dir_option,
+    print_written,
+    prog_name,
+    render_quietly,
+    seed_option,
+    write_json,
+)
 
 DEFAULT_SEED = 0
 
@@ -72,9 +82,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         description="Compare the seed's hand-derived gradients with automatic ones (sum and mean reductions), "
         "and show how a wrong manual gradient is caught.",
     )
-    parser.add_argument("--out", default="out", help="folder for the output files (created; default: out)")
     parser.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed of the weights (default: {DEFAULT_SEED})"
+        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=seed_option,
+        default=DEFAULT_SEED,
+        help=f"random seed of the weights, >= 0 (default: {DEFAULT_SEED})",
     )
     return parser
 
@@ -136,7 +151,7 @@ def run(
         output.files.append(OutputFile(path, f"comparison table, {key} (text)"))
 
     json_path = folder / "comparison.json"
-    json_path.write_text(json.dumps({k: _jsonable(r) for k, r in output.reports.items()}, indent=1) + "\n")
+    write_json(json_path, {k: _report_data(r) for k, r in output.reports.items()})
     output.files.append(OutputFile(json_path, "all three comparisons (JSON)"))
 
     picture, output.missing_dot = broken_picture(folder / "graph_broken.svg", seed, reference, broken)
@@ -171,17 +186,8 @@ def broken_dot_source(seed: int = DEFAULT_SEED) -> str:
     return viz.dot_source(loss, rankdir="LR", expected={k: np.asarray(v, dtype=float) for k, v in broken.items()})
 
 
-def _jsonable(report):
-    data = report.to_dict() if hasattr(report, "to_dict") else {"text": str(report)}
-    return json.loads(json.dumps(data, default=_default))
-
-
-def _default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return str(obj)
+def _report_data(report):
+    return report.to_dict() if hasattr(report, "to_dict") else {"text": str(report)}
 
 
 def main(argv=None) -> int:

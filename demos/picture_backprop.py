@@ -37,9 +37,11 @@ from demos._output import (
     INSTALL_GRAPHVIZ,
     OutputFile,
     output_dir,
+    output_dir_option,
     print_written,
     prog_name,
     render_quietly,
+    seed_option,
 )
 
 DEFAULT_SEED = 0
@@ -65,9 +67,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         description="Draw the seed network's computation graph after backward: one sample at scalar level, "
         "the batch at tensor level, and the scalar backward pass frame by frame.",
     )
-    parser.add_argument("--out", default="out", help="folder for the output files (created; default: out)")
     parser.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed of the weights (default: {DEFAULT_SEED})"
+        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=seed_option,
+        default=DEFAULT_SEED,
+        help=f"random seed of the weights, >= 0 (default: {DEFAULT_SEED})",
     )
     parser.add_argument(
         "--sample",

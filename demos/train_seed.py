@@ -9,14 +9,16 @@ drawn as a dashed line in the loss curve.
     python -m demos.train_seed --optimizer adam --targets second --out out
 
 Writes ``loss_curve.png``, ``losses.csv`` (one row per epoch) and ``training.json`` (the run's
-settings, losses and predictions) into ``--out``.
+settings, losses and predictions; standard JSON, a non-finite number written as the string
+``"NaN"``, ``"Infinity"`` or ``"-Infinity"``) into ``--out``. Options are checked before anything is
+written: ``--epochs`` >= 1, ``--lr`` finite and >= 0, ``--seed`` >= 0, ``--out`` a folder that can be
+written. If the weights blow up (a learning rate far too large) the program says so and exits with 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,18 @@ from pathlib import Path
 
 import numpy as np
 
-from demos._output import INSTALL_EXTRAS, OutputFile, output_dir, print_written, prog_name
+from demos._output import (
+    INSTALL_EXTRAS,
+    OutputFile,
+    learning_rate,
+    output_dir,
+    output_dir_option,
+    positive_int,
+    print_written,
+    prog_name,
+    seed_option,
+    write_json,
+)
 
 DEFAULT_SEED = 0
 DEFAULT_EPOCHS = 5000
@@ -51,7 +64,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         description="Train the seed's 2-4-1 sigmoid network; write its loss curve, losses and predictions.",
     )
     add_training_options(parser)
-    parser.add_argument("--out", default="out", help="folder for the output files (created; default: out)")
+    parser.add_argument(
+        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (the log lines are printed anyway)")
     return parser
 
@@ -62,8 +77,8 @@ def add_training_options(parser, epochs: int = DEFAULT_EPOCHS) -> None:
     from nn.training import DEFAULT_LR, OPTIMIZERS
 
     defaults = ", ".join(f"{lr:g} for {name}" for name, lr in DEFAULT_LR.items())
-    parser.add_argument("--epochs", type=_positive_int, default=epochs, help=f"epochs to train (default: {epochs})")
-    parser.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {defaults})")
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help=f"epochs to train (default: {epochs})")
+    parser.add_argument("--lr", type=learning_rate, default=None, help=f"learning rate, >= 0 (default: {defaults})")
     parser.add_argument(
         "--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default: sgd, as in the seed)"
     )
@@ -74,15 +89,11 @@ def add_training_options(parser, epochs: int = DEFAULT_EPOCHS) -> None:
         help="target set: 'article' [0, 0.85, 1, 0] or 'second' [0.96, 0.63, 0.75, 0.45] (default: article)",
     )
     parser.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed of the initial weights (default: {DEFAULT_SEED})"
+        "--seed",
+        type=seed_option,
+        default=DEFAULT_SEED,
+        help=f"random seed of the initial weights, >= 0 (default: {DEFAULT_SEED})",
     )
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def run(
@@ -102,7 +113,7 @@ def run(
     from nn.training import DEFAULT_LR, train_seed_network
 
     stream = stream or sys.stdout
-    folder = output_dir(out)
+    folder = output_dir(out)  # checked, and made before training: a folder that cannot be written fails fast
     bar = _progress_bar(epochs, optimizer, enabled=progress)
     log: list[str] = []
 
@@ -280,8 +291,7 @@ def write_training_json(result, path: Path, settings: dict, log: list[str]) -> P
         "log": log,
         "losses": losses,
     }
-    path.write_text(json.dumps(data, indent=1) + "\n")
-    return path
+    return write_json(path, data)
 
 
 def training_options(args) -> dict:
@@ -297,8 +307,13 @@ def training_options(args) -> dict:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    output = run(out=args.out, **training_options(args))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        output = run(out=args.out, **training_options(args))
+    except FloatingPointError as e:
+        print(f"{parser.prog}: {e}", file=sys.stderr)
+        return 1
     print()
     print_written(output.files)
     return 0

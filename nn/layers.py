@@ -22,6 +22,27 @@ def as_rng(rng) -> np.random.Generator:
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
 
 
+def positive_size(value, name: str, where: str) -> int:
+    """``value`` as an int >= 1: a layer size. ``TypeError`` for a non-integer (bools included),
+    ``ValueError`` below 1, each naming ``where`` and the argument ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: {name} must be an int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{where}: {name} must be at least 1, got {value}")
+    return int(value)
+
+
+def float_dtype(dtype, where: str) -> np.dtype:
+    """``dtype`` as a numpy floating-point dtype, or ``TypeError`` naming ``where``."""
+    try:
+        found = np.dtype(dtype)
+    except TypeError:
+        found = None
+    if found is None or found.kind != "f":
+        raise TypeError(f"{where}: dtype must be a float type (np.float32, np.float64), got {dtype!r}")
+    return found
+
+
 def as_tensor(x, where: str) -> Tensor:
     """``x`` as a Tensor (arrays and nested lists are wrapped as constants)."""
     if isinstance(x, Tensor):
@@ -37,17 +58,23 @@ class Linear(Module):
 
     The seed's convention (``x @ w1 + b1``): a row of ``x`` is one sample. PyTorch's ``nn.Linear``
     stores the transpose, ``(out_features, in_features)``, and computes ``x @ weight.T + bias``;
-    transpose when copying weights between the two. ``bias`` has shape ``(out_features,)``.
-    Initialisation as PyTorch's default: both uniform in ``±1/sqrt(in_features)``.
+    transpose when copying weights between the two. ``bias`` has shape ``(out_features,)`` (a bias
+    assigned by hand may be anything that broadcasts, a 0-d one included).
+    Initialisation as PyTorch's default: both uniform in ``±1/sqrt(in_features)``, drawn in float64
+    and stored in ``dtype`` (float64 unless asked; float32 stays float32 through the layer).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, dtype=np.float64):
+        in_features = positive_size(in_features, "in_features", "Linear")
+        out_features = positive_size(out_features, "out_features", "Linear")
+        dtype = float_dtype(dtype, "Linear")
         rng = as_rng(rng)
         bound = 1.0 / np.sqrt(in_features)
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Tensor(rng.uniform(-bound, bound, (in_features, out_features)), requires_grad=True)
-        self.bias = Tensor(rng.uniform(-bound, bound, out_features), requires_grad=True) if bias else None
+        weight = rng.uniform(-bound, bound, (in_features, out_features))
+        self.weight = Tensor(weight, requires_grad=True, dtype=dtype)
+        self.bias = Tensor(rng.uniform(-bound, bound, out_features), requires_grad=True, dtype=dtype) if bias else None
 
     def forward(self, x):
         x = as_tensor(x, "Linear")
@@ -65,17 +92,29 @@ class Linear(Module):
 
 
 class Sequential(Module):
-    """Modules applied in turn: ``Sequential(a, b, c)(x) == c(b(a(x)))``; children named ``0``, ``1``, ..."""
+    """Modules applied in turn: ``Sequential(a, b, c)(x) == c(b(a(x)))``; children named ``0``, ``1``, ...
+
+    The layers are the attributes ``"0"``, ``"1"``, ... (``getattr(seq, "0")``, or ``seq[0]``); any
+    other attribute that holds a parameter or a module is registered too, after them. A module
+    given twice (``Sequential(lin, lin)``) is applied twice and its parameters are listed once.
+    """
 
     def __init__(self, *modules: Module):
-        for m in modules:
+        for i, m in enumerate(modules):
             if not isinstance(m, Module):
-                raise TypeError(f"Sequential: every item must be a Module, got {type(m).__name__}")
-        self.layers = list(modules)
+                raise TypeError(f"Sequential: item {i} must be a Module, got {type(m).__name__}")
+            setattr(self, str(i), m)
 
-    def named_children(self):
-        for i, m in enumerate(self.layers):
-            yield str(i), m
+    @property
+    def layers(self) -> list:
+        """The modules in the order they are applied."""
+        layers = []
+        for i in range(len(self.__dict__)):
+            m = self.__dict__.get(str(i))
+            if m is None:
+                break
+            layers.append(m)
+        return layers
 
     def forward(self, x):
         for m in self.layers:
@@ -83,6 +122,8 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Sequential(*self.layers[i])
         return self.layers[i]
 
     def __len__(self):

@@ -1,17 +1,22 @@
 """Loss functions. ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"`` (per element).
 
 - ``mse_loss``: ``(p - y)^2``.
-- ``binary_cross_entropy``: ``-(y ln q + (1 - y) ln(1 - q))`` with ``q = clip(p, 1e-15, 1 - 1e-15)``,
-  the seed's clip. PyTorch clamps each log at -100 instead; the two agree wherever
-  ``1e-15 <= p <= 1 - 1e-15``. The gradient is the seed's, ``-(y/q - (1 - y)/(1 - q))`` (divided by
-  N for the mean): the clip is not differentiated, so a saturated output still gets a finite gradient
-  of the formula, as in the seed's hand-written backward.
+- ``binary_cross_entropy``: ``-(y ln q + (1 - y) ln(1 - q))`` with ``q = clip(p, eps, 1 - eps)``,
+  the seed's clip: ``eps = 1e-15`` in float64, and in float32 (where ``1 - 1e-15`` rounds to 1)
+  ``2^-24``, the gap below 1, so the loss stays finite at ``p = 1``. PyTorch clamps each log at -100
+  instead; the two agree wherever ``eps <= p <= 1 - eps``. The gradient is the seed's,
+  ``-(y/q - (1 - y)/(1 - q))`` (divided by N for the mean): the clip is not differentiated, so a
+  saturated output still gets a finite gradient of the formula, as in the seed's hand-written
+  backward. ``p`` and the targets must lie in [0, 1] (NaN is refused too, as in PyTorch).
 - ``binary_cross_entropy_with_logits``: the same loss of ``sigmoid(z)`` computed from the logits
-  ``z`` as ``max(z, 0) - z y + ln(1 + e^-|z|)``: exact and finite for any ``z`` (no clip needed).
+  ``z`` as ``max(z, 0) - z y + ln(1 + e^-|z|)``: exact and finite for any finite ``z`` (no clip
+  needed); at ``z = ±inf`` its limit (``inf``, or 0 where the target makes the term vanish).
 - ``cross_entropy``: ``-log_softmax(z)[label]`` for a row of logits and an integer class label.
 
+A target given as numbers (an array, a list) takes the input's float type, so float32 stays float32.
 ``binary_cross_entropy`` also takes Values (one, or a nested list such as ``ScalarTwoLayerNet``'s
-output rows) and then returns a Value, or the nested list of per-element Values for ``"none"``.
+output rows) and then returns a Value, or the nested list of per-element Values for ``"none"``;
+the other losses take Tensors or arrays only. A list mixing Values and numbers is an error.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 from autograd import Tensor, Value
 from autograd import scalar_ops as sops
 from autograd import tensor_ops as ops
-from autograd.tensor import apply
+from autograd.tensor import apply, constant
 from autograd.value import _with_constant
 
 from .layers import as_tensor
@@ -37,13 +42,16 @@ def mse_loss(pred, target, reduction="mean"):
 
 
 def binary_cross_entropy(p, target, reduction="mean"):
-    """``-(y ln q + (1 - y) ln(1 - q))``, ``q = clip(p, 1e-15, 1 - 1e-15)``; one fused primitive.
+    """``-(y ln q + (1 - y) ln(1 - q))``, ``q = clip(p, eps, 1 - eps)``; one fused primitive.
 
     ``d/dp = -(y/q - (1 - y)/(1 - q))``, divided by N = ``p.size`` for the mean (the seed's rule).
+    ``p`` and ``target`` must lie in [0, 1]: outside it the formula's gradient points the wrong way.
     """
-    if isinstance(p, Value) or (isinstance(p, (list, tuple)) and _holds_values(p)):
+    name = "binary_cross_entropy"
+    if isinstance(p, Value) or _holds_values(name, p):
         return _scalar_bce(p, target, reduction)
-    p, target = _pair("binary_cross_entropy", p, target, reduction)
+    p, target = _pair(name, p, target, reduction)
+    _check_probabilities(name, p.data, target.data)
     return apply(ops.BINARY_CROSS_ENTROPY, (p, target), reduction=reduction)
 
 
@@ -71,6 +79,7 @@ def cross_entropy(logits, labels, reduction="mean"):
         labels = labels.astype(np.intp)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {labels.dtype}")
+    _check_not_empty("cross_entropy", logits.shape[:1], reduction)
     if n and (labels.min() < 0 or labels.max() >= c):
         bad = labels[(labels < 0) | (labels >= c)][0]
         raise ValueError(f"cross_entropy: label {bad} is out of range for {c} classes (0..{c - 1})")
@@ -87,14 +96,30 @@ def _check_reduction(name, reduction):
 
 def _pair(name, pred, target, reduction):
     _check_reduction(name, reduction)
+    if isinstance(pred, Value) or _holds_values(name, pred):
+        raise TypeError(f"{name}: takes Tensors or arrays, not Values (binary_cross_entropy has a Value form)")
     pred = as_tensor(pred, f"{name}: input")
     target = as_tensor(target, f"{name}: target")
+    if pred.dtype.kind != "f":
+        pred = constant(pred.data.astype(np.float64))
+    if target.dtype != pred.dtype and not target.requires_grad:
+        # numbers given as the target follow the input's precision (float32 stays float32)
+        target = constant(target.data.astype(pred.dtype))
     if pred.shape != target.shape:
         raise ValueError(
             f"{name}: input has shape {pred.shape} but target has shape {target.shape}; they must match "
             f"(reshape the target, e.g. y.reshape({', '.join(map(str, pred.shape)) or '()'}))"
         )
+    _check_not_empty(name, pred.shape, reduction)
     return pred, target
+
+
+def _check_not_empty(name, shape, reduction):
+    """The mean over zero elements is an error, as ``Tensor.mean`` (PyTorch gives NaN)."""
+    if reduction == "mean" and 0 in shape:
+        raise ValueError(
+            f"{name}: cannot average over zero elements (input shape {shape}); use reduction='sum' or 'none'"
+        )
 
 
 def _reduce_tensor(t, reduction):
@@ -105,20 +130,58 @@ def _reduce_tensor(t, reduction):
     return t
 
 
-def _holds_values(nest) -> bool:
-    while isinstance(nest, (list, tuple)):
-        if not nest:
-            return False
-        nest = nest[0]
-    return isinstance(nest, Value)
+def _holds_values(name, nest) -> bool:
+    """True for a list (of lists ...) of Values only; ``TypeError`` naming the loss for one that mixes
+    Values with anything else (which would otherwise fail deep inside, or drop the graph)."""
+    if not isinstance(nest, (list, tuple)):
+        return False
+    values = other = None
+    stack = [nest]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, Value):
+            values = item
+        elif other is None:
+            other = item
+        if values is not None and other is not None:
+            raise TypeError(
+                f"{name}: the input mixes Values with {type(other).__name__} ({other!r}); make every element "
+                f"a Value (Value(x)), or pass numbers only (an array)"
+            )
+    return values is not None
+
+
+def _check_probabilities(name, p, y) -> None:
+    """``ValueError`` naming the loss and the first element of the input ``p`` or the target ``y``
+    outside [0, 1] (NaN included)."""
+    if p.size + y.size <= 32:
+        # a few numbers compare faster in Python than through numpy's four reductions (0.5 instead of
+        # 3.1 us at the seed's size, whose whole step takes about 90 us); NaN fails the comparison
+        for v in p.ravel().tolist() + y.ravel().tolist():
+            if not 0.0 <= v <= 1.0:
+                break
+        else:
+            return
+    elif all(np.minimum.reduce(a, axis=None) >= 0 and np.maximum.reduce(a, axis=None) <= 1 for a in (p, y) if a.size):
+        return
+    for what, data in (("input", p), ("target", y)):
+        outside = ~((data >= 0) & (data <= 1))
+        if outside.any():
+            bad = np.argwhere(outside)[0]
+            where = f" at index {tuple(int(i) for i in bad)}" if data.ndim else ""
+            raise ValueError(f"{name}: {what} must lie in [0, 1], got {float(data[tuple(bad)])!r}{where}")
 
 
 def _scalar_bce(p, target, reduction):
-    _check_reduction("binary_cross_entropy", reduction)
-    y = np.asarray(target, dtype=np.float64)
+    name = "binary_cross_entropy"
+    _check_reduction(name, reduction)
+    y = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=np.float64)
     shape = _nest_shape(p)
     if y.shape != shape:
-        raise ValueError(f"binary_cross_entropy: input has shape {shape} but target has shape {y.shape}")
+        raise ValueError(f"{name}: input has shape {shape} but target has shape {y.shape}")
+    _check_probabilities(name, np.array([v.data for v in _flatten(p)]).reshape(shape), y)
     terms = _map_nest(p, y)
     if reduction == "none":
         return terms

@@ -1,44 +1,41 @@
-"""``Module``: a container of parameters and sub-modules, named by where they are assigned.
+"""``Module``: a container of parameters and sub-modules, named by the attributes that hold them.
 
-Assigning an attribute registers it, in assignment order:
+One rule, applied to every attribute (in the order the attributes were first assigned) whenever
+parameters are listed, so a list appended to after ``__init__`` is seen too:
 
 - a leaf ``Tensor`` with ``requires_grad`` is a parameter (any other Tensor, such as a kept
   intermediate result, is plain data);
-- a ``Value``, or a list (of lists ...) of Values, is a parameter group: one entry in ``state_dict``
-  whose array has the nesting's shape (a neuron's ``w`` is ``(nin,)``, the scalar seed net's ``w1``
-  is ``(in, hidden)``);
-- a ``Module``, or a list of Modules, is a child: its names get the prefix ``name.`` (``name.0.``,
-  ``name.1.`` ... for a list).
+- a ``Value`` is a parameter;
+- a ``Module`` is a child: its names get the prefix ``name.``;
+- a list or tuple is looked into, item ``i`` named ``name.i`` by the same rule, whatever it holds
+  (Tensors, Values, Modules, lists; anything else is skipped). A rectangular nest of Values only
+  (a neuron's ``w``, the scalar net's ``w1``) is kept together as one entry of ``state_dict``, an
+  array of the nest's shape; ``named_parameters`` still names each Value (``w.0``, ``w1.1.3``).
+
+A module's own parameters come first, then its children's, as in PyTorch.
+
+Shared parameters: ``parameters()`` and ``named_parameters()`` list each parameter once, by
+identity, under the first name that reaches it (``Sequential(lin, lin)`` has two parameters, not
+four), so an optimizer steps a tied weight once. ``state_dict()`` names it under every name that
+reaches it, as PyTorch does, so that a saved state loads into the same structure.
 
 There is no ``__getattr__``: a misspelt attribute is an ``AttributeError``, as for any object.
 """
 
 from __future__ import annotations
 
+import os
+import zipfile
+
 import numpy as np
 
 from autograd import Tensor, Value
 
+from .archive import EXPECTED, NpzReader, write_npz
+
 
 class Module:
     """Base class: subclasses assign parameters and children in ``__init__`` and define ``forward``."""
-
-    def __setattr__(self, name, value):
-        registry = self.__dict__.get("_registry")
-        if registry is None:
-            registry = {}
-            object.__setattr__(self, "_registry", registry)
-        kind = _kind(value)
-        if kind is None:
-            registry.pop(name, None)
-        elif name not in registry or registry[name] != kind:
-            registry.pop(name, None)
-            registry[name] = kind
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name):
-        self.__dict__.get("_registry", {}).pop(name, None)
-        object.__delattr__(self, name)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -48,39 +45,58 @@ class Module:
 
     # ------------------------------------------------------------------ traversal
 
+    def named_members(self):
+        """``(name, kind, object)`` for this module's own members, ``kind`` one of ``"parameter"``
+        (a Tensor, a Value, or a nest of Values kept as one group) and ``"module"``, by the rule above.
+
+        A subclass that keeps members somewhere other than its attributes overrides this.
+        """
+        for name, value in vars(self).items():
+            yield from _members(name, value)
+
     def named_children(self):
-        """``(name, module)`` for each direct child, in registration order (list items as ``name.i``)."""
-        for name, kind in self.__dict__.get("_registry", {}).items():
-            value = getattr(self, name)
+        """``(name, module)`` for each direct child, in order (list items as ``name.i``)."""
+        for name, kind, value in self.named_members():
             if kind == "module":
                 yield name, value
-            elif kind == "modules":
-                for i, m in enumerate(value):
-                    yield f"{name}.{i}", m
 
-    def _named_groups(self, prefix=""):
-        """``(dotted name, parameter or nested list of Values)``: the entries of ``state_dict``."""
-        for name, kind in self.__dict__.get("_registry", {}).items():
-            value = getattr(self, name)
-            if kind == "param":
+    def named_groups(self, prefix=""):
+        """``(dotted name, parameter or nest of Values)``: the entries of ``state_dict``, a shared
+        parameter under each of its names."""
+        yield from self._walk_groups(prefix, set())
+
+    def _walk_groups(self, prefix, path):
+        path.add(id(self))  # modules on the way here: a module that contains itself is not entered again
+        children = []
+        for name, kind, value in self.named_members():
+            if kind == "parameter":
                 yield prefix + name, value
-        for name, child in self.named_children():
-            yield from child._named_groups(f"{prefix}{name}.")
+            elif id(value) not in path:
+                children.append((name, value))
+        for name, child in children:
+            yield from child._walk_groups(f"{prefix}{name}.", path)
+        path.discard(id(self))
 
     def named_parameters(self):
-        """``(dotted name, parameter)`` for every Tensor and Value, children's included.
+        """``(dotted name, parameter)`` for every Tensor and Value, children's included, each once.
 
         A group of Values yields one entry per Value, its index in the name: ``w.0``, ``w1.1.3``.
+        A parameter reached twice (a tied weight, a module used twice) is listed under its first name.
         """
-        for name, group in self._named_groups():
+        seen = set()
+        for name, group in self.named_groups():
             if isinstance(group, (Tensor, Value)):
-                yield name, group
+                items = ((name, group),)
             else:
-                for index, v in np.ndenumerate(_object_array(group)):
-                    yield name + "".join(f".{i}" for i in index), v
+                grid = np.ndenumerate(_object_array(group))
+                items = ((name + "".join(f".{i}" for i in index), v) for index, v in grid)
+            for item_name, p in items:
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield item_name, p
 
     def parameters(self) -> list:
-        """Every parameter (Tensor or Value), in the order of ``named_parameters``."""
+        """Every parameter (Tensor or Value) once, in the order of ``named_parameters``."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
@@ -92,31 +108,22 @@ class Module:
 
     def state_dict(self) -> dict:
         """``name -> ndarray``: a copy of every parameter group's data."""
-        return {name: _read(group, "data") for name, group in self._named_groups()}
+        return {name: _read(group, "data") for name, group in self.named_groups()}
 
     def grad_dict(self) -> dict:
         """``name -> ndarray``: a copy of the gradients in ``state_dict``'s layout (zeros where none flowed)."""
-        return {name: _read(group, "grad") for name, group in self._named_groups()}
+        return {name: _read(group, "grad") for name, group in self.named_groups()}
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy ``state``'s arrays into the parameters (the caller's arrays are never shared).
 
         Missing or unexpected keys raise ``KeyError`` naming them (``strict=False`` skips both); a
-        key whose shape differs raises ``ValueError`` with both shapes. Nothing is written unless
-        every check passes.
+        key whose shape differs raises ``ValueError`` with both shapes; two names of one shared
+        parameter with different arrays raise ``ValueError``. Nothing is written unless every
+        check passes.
         """
-        groups = dict(self._named_groups())
-        missing = [k for k in groups if k not in state]
-        unexpected = [k for k in state if k not in groups]
-        if strict and (missing or unexpected):
-            parts = []
-            if missing:
-                parts.append(f"missing keys {missing}")
-            if unexpected:
-                parts.append(f"unexpected keys {unexpected}")
-            raise KeyError(
-                f"load_state_dict: {type(self).__name__}: " + " and ".join(parts) + f"; expected keys {list(groups)}"
-            )
+        groups = dict(self.named_groups())
+        check_keys(f"load_state_dict: {type(self).__name__}", list(groups), list(state), strict)
         arrays = {}
         for name, group in groups.items():
             if name not in state:
@@ -131,6 +138,7 @@ class Module:
             if arr.dtype.kind not in "fiub":
                 raise TypeError(f"load_state_dict: {name!r} must hold real numbers, got dtype {arr.dtype}")
             arrays[name] = arr
+        _check_tied(groups, arrays)
         for name, arr in arrays.items():
             group = groups[name]
             if isinstance(group, Tensor):
@@ -142,14 +150,25 @@ class Module:
                     v.data = float(x)
 
     def save(self, path) -> None:
-        """Write ``state_dict()`` to ``path`` as ``.npz`` (exactly the bytes of each float)."""
-        with open(path, "wb") as f:
-            np.savez(f, **self.state_dict())
+        """Write ``state_dict()`` to ``path`` (a file name or a binary file) as an ``.npz`` archive:
+        one ``name.npy`` member per entry, exactly the bytes of each number. Readable by ``np.load``."""
+        write_npz(path, self.state_dict())
 
     def load(self, path, strict: bool = True) -> None:
-        """Read an ``.npz`` written by ``save`` into this module (see ``load_state_dict``)."""
-        with np.load(path, allow_pickle=False) as data:
-            state = {k: data[k] for k in data.files}
+        """Read an ``.npz`` archive written by ``save`` into this module (see ``load_state_dict``).
+
+        Member names, dtypes and shapes are checked from the archive's directory and each array's
+        header before any array is read, so a damaged or hostile file costs no more memory than
+        the module's own parameters. Never unpickles anything.
+        """
+        expected = {name: _shape(group) for name, group in self.named_groups()}
+        where = f"load: {os.fspath(path) if isinstance(path, (str, os.PathLike)) else 'file'}"
+        with NpzReader(path, where) as archive:
+            check_keys(f"load: {type(self).__name__}", list(expected), archive.names, strict)
+            try:
+                state = archive.arrays({name: shape for name, shape in expected.items() if name in archive.members})
+            except zipfile.BadZipFile as e:  # a member whose bytes do not match its checksum
+                raise ValueError(f"{where}: the archive is damaged ({e}): {EXPECTED}") from None
         self.load_state_dict(state, strict=strict)
 
     def __repr__(self):
@@ -162,25 +181,46 @@ class Module:
         return ""
 
 
-def _kind(value):
+def check_keys(where: str, expected: list, given: list, strict: bool) -> None:
+    """Raise ``KeyError`` naming missing and unexpected keys (under ``strict``)."""
+    if not strict:
+        return
+    wanted, present = set(expected), set(given)
+    missing = [k for k in expected if k not in present]
+    unexpected = [k for k in given if k not in wanted]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {missing}")
+        if unexpected:
+            parts.append(f"unexpected keys {unexpected}")
+        raise KeyError(f"{where}: " + " and ".join(parts) + f"; expected keys {list(expected)}")
+
+
+def _members(name, value):
     if isinstance(value, Tensor):
-        return "param" if value.requires_grad and value.op is None else None
-    if isinstance(value, Value):
-        return "param"
-    if isinstance(value, Module):
-        return "module"
-    if isinstance(value, (list, tuple)) and value:
-        if all(isinstance(v, Module) for v in value):
-            return "modules"
-        if _is_value_nest(value):
-            return "param"
-    return None
+        if value.requires_grad and value.op is None:
+            yield name, "parameter", value
+    elif isinstance(value, Value):
+        yield name, "parameter", value
+    elif isinstance(value, Module):
+        yield name, "module", value
+    elif isinstance(value, (list, tuple)) and value:
+        if _is_value_grid(value):
+            yield name, "parameter", value
+        else:
+            for i, item in enumerate(value):
+                yield from _members(f"{name}.{i}", item)
 
 
-def _is_value_nest(value) -> bool:
-    if isinstance(value, Value):
-        return True
-    return isinstance(value, (list, tuple)) and bool(value) and all(_is_value_nest(v) for v in value)
+def _is_value_grid(nest) -> bool:
+    """True for a non-empty rectangular nest of lists/tuples whose leaves are all Values."""
+    if isinstance(nest[0], Value):
+        return all(isinstance(v, Value) for v in nest)
+    if not isinstance(nest[0], (list, tuple)) or not nest[0]:
+        return False
+    width = len(nest[0])
+    return all(isinstance(row, (list, tuple)) and len(row) == width and _is_value_grid(row) for row in nest)
 
 
 def _object_array(nest) -> np.ndarray:
@@ -196,8 +236,6 @@ def _object_array(nest) -> np.ndarray:
             values.append(item)
         else:
             stack.extend(reversed(item))
-    if len(values) != flat.size:
-        raise ValueError(f"Module: a nested list of Values must be rectangular, got {len(values)} for shape {shape}")
     flat[:] = values
     return arr
 
@@ -220,3 +258,19 @@ def _read(group, attr) -> np.ndarray:
         return np.array(float(getattr(group, attr)))
     objects = _object_array(group)
     return np.array([float(getattr(v, attr)) for v in objects.flat], dtype=np.float64).reshape(objects.shape)
+
+
+def _check_tied(groups: dict, arrays: dict) -> None:
+    """Two names of one shared parameter must be given the same numbers."""
+    first = {}
+    for name, arr in arrays.items():
+        key = id(groups[name])
+        if key in first:
+            other = first[key]
+            if not np.array_equal(arrays[other], arr):
+                raise ValueError(
+                    f"load_state_dict: {other!r} and {name!r} name the same (shared) parameter but hold "
+                    f"different arrays in the state"
+                )
+        else:
+            first[key] = name

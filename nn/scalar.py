@@ -49,10 +49,12 @@ def weighted_sum(w, x, b) -> Value:
     if len(w) != len(x):
         raise ValueError(f"weighted_sum: {len(w)} weights but {len(x)} inputs")
     b = b if type(b) is Value else Value(b)
-    return _weighted_sum(w, x, b)
+    return weighted_sum_of_values(w, x, b)
 
 
-def _weighted_sum(w: tuple, x: tuple, b: Value) -> Value:
+def weighted_sum_of_values(w: tuple, x: tuple, b: Value) -> Value:
+    """``weighted_sum`` for a tuple of Values ``w``, one of the same length ``x`` and a Value ``b``,
+    unchecked: the fast path of a neuron."""
     acc = b.data
     for wi, xi in zip(w, x):
         acc += wi.data * xi.data
@@ -75,7 +77,7 @@ class Neuron(Module):
         return self._act(x)
 
     def _act(self, x: tuple) -> Value:
-        act = _weighted_sum(tuple(self.w), x, self.b)
+        act = weighted_sum_of_values(tuple(self.w), x, self.b)
         return act.relu() if self.nonlin else act
 
     def parameters(self):

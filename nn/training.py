@@ -78,7 +78,8 @@ def train_seed_network(
     """Train ``TwoLayerNet(2, hidden_size, 1, seed)`` on the seed's inputs.
 
     ``targets`` is ``"article"``, ``"second"`` or a (4, 1) array; ``on_epoch(epoch, loss)`` is called
-    after every epoch with that epoch's mean loss.
+    after every epoch with that epoch's mean loss. ``FloatingPointError`` if the weights stop being
+    finite (a learning rate far too large).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"train_seed_network: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
@@ -98,7 +99,16 @@ def train_seed_network(
     losses = []
     for epoch in range(epochs):
         opt.zero_grad()
-        loss = binary_cross_entropy(net(X), y, reduction=reduction)
+        p = net(X)
+        try:
+            loss = binary_cross_entropy(p, y, reduction=reduction)
+        except ValueError:
+            if np.all(np.isfinite(p.data)):
+                raise
+            raise FloatingPointError(
+                f"train_seed_network: training diverged at epoch {epoch}: the weights are no longer finite "
+                f"({optimizer}, lr {lr:g}); use a smaller learning rate"
+            ) from None
         loss.backward()
         opt.step()
         mean = float(loss.data) / n if reduction == "sum" else float(loss.data)

@@ -4,7 +4,9 @@ Two builds of the same function with the seed's parameter names and shapes (``w1
 ``b1`` (1, h), ``w2`` (h, out), ``b2`` (1, out)), so ``net.load_state_dict(reference.state_dict())``
 makes either compute exactly what ``NumpyTwoLayerNet`` computes:
 
-- ``TwoLayerNet``: four Tensors; each layer is one ``linear`` node and one ``sigmoid`` node.
+- ``TwoLayerNet``: four Tensors; each layer is one ``linear`` node and one ``sigmoid`` node. The net
+  keeps no result of ``forward`` (the graph lives as long as the caller holds the output), and
+  ``hidden(x)`` gives the hidden layer's activations.
 - ``ScalarTwoLayerNet``: one ``Value`` per weight; each unit is one ``weighted_sum`` node and one
   ``sigmoid`` node, so the graph can be drawn and read unit by unit.
 """
@@ -17,13 +19,16 @@ from autograd import Tensor, Value
 from autograd import tensor_ops as ops
 from autograd.tensor import apply
 
-from .layers import as_tensor
+from .layers import as_tensor, float_dtype, positive_size
 from .module import Module
-from .scalar import _weighted_sum
+from .scalar import weighted_sum_of_values
 
 
-def _initial_weights(input_size, hidden_size, output_size, seed):
+def _initial_weights(input_size, hidden_size, output_size, seed, where):
     """The reference's initialisation: standard normal weights from ``default_rng(seed)``, zero biases."""
+    input_size = positive_size(input_size, "input_size", where)
+    hidden_size = positive_size(hidden_size, "hidden_size", where)
+    output_size = positive_size(output_size, "output_size", where)
     rng = np.random.default_rng(seed)
     return {
         "w1": rng.standard_normal((input_size, hidden_size)),
@@ -34,22 +39,28 @@ def _initial_weights(input_size, hidden_size, output_size, seed):
 
 
 class TwoLayerNet(Module):
-    """The seed's network on Tensors; the same initial weights as ``NumpyTwoLayerNet`` for the same seed."""
+    """The seed's network on Tensors; the same initial weights as ``NumpyTwoLayerNet`` for the same seed
+    (drawn in float64, stored in ``dtype``)."""
 
-    def __init__(self, input_size, hidden_size, output_size, seed=None):
-        init = _initial_weights(input_size, hidden_size, output_size, seed)
-        self.w1 = Tensor(init["w1"], requires_grad=True, label="w1")
-        self.b1 = Tensor(init["b1"], requires_grad=True, label="b1")
-        self.w2 = Tensor(init["w2"], requires_grad=True, label="w2")
-        self.b2 = Tensor(init["b2"], requires_grad=True, label="b2")
+    def __init__(self, input_size, hidden_size, output_size, seed=None, dtype=np.float64):
+        dtype = float_dtype(dtype, "TwoLayerNet")
+        init = _initial_weights(input_size, hidden_size, output_size, seed, "TwoLayerNet")
+        self.w1 = Tensor(init["w1"], requires_grad=True, label="w1", dtype=dtype)
+        self.b1 = Tensor(init["b1"], requires_grad=True, label="b1", dtype=dtype)
+        self.w2 = Tensor(init["w2"], requires_grad=True, label="w2", dtype=dtype)
+        self.b2 = Tensor(init["b2"], requires_grad=True, label="b2", dtype=dtype)
 
     def forward(self, x):
         """``s(s(x @ w1 + b1) @ w2 + b2)`` for ``x`` of shape (N, in): four nodes."""
+        return apply(ops.SIGMOID, (apply(ops.LINEAR, (self.hidden(x), self.w2, self.b2)),))
+
+    def hidden(self, x):
+        """The hidden layer's activations ``s(x @ w1 + b1)``, shape (N, hidden): two nodes (the
+        reference's ``hidden_output``, computed on demand rather than kept from the last forward)."""
         x = as_tensor(x, "TwoLayerNet")
         if x.ndim != 2 or x.shape[1] != self.w1.shape[0]:
             raise ValueError(f"TwoLayerNet: input must have shape (N, {self.w1.shape[0]}), got {x.shape}")
-        self.hidden_output = apply(ops.SIGMOID, (apply(ops.LINEAR, (x, self.w1, self.b1)),))
-        return apply(ops.SIGMOID, (apply(ops.LINEAR, (self.hidden_output, self.w2, self.b2)),))
+        return apply(ops.SIGMOID, (apply(ops.LINEAR, (x, self.w1, self.b1)),))
 
     def extra_repr(self):
         (i, h), o = self.w1.shape, self.w2.shape[1]
@@ -64,7 +75,7 @@ class ScalarTwoLayerNet(Module):
     """
 
     def __init__(self, input_size, hidden_size, output_size, seed=None):
-        init = _initial_weights(input_size, hidden_size, output_size, seed)
+        init = _initial_weights(input_size, hidden_size, output_size, seed, "ScalarTwoLayerNet")
         for name, arr in init.items():
             setattr(
                 self,
@@ -83,8 +94,8 @@ class ScalarTwoLayerNet(Module):
         rows = []
         for sample in x.tolist():
             inputs = tuple(Value(v) for v in sample)
-            hidden = tuple(_weighted_sum(w, inputs, b).sigmoid() for w, b in zip(w1_columns, self.b1[0]))
-            rows.append([_weighted_sum(w, hidden, b).sigmoid() for w, b in zip(w2_columns, self.b2[0])])
+            hidden = tuple(weighted_sum_of_values(w, inputs, b).sigmoid() for w, b in zip(w1_columns, self.b1[0]))
+            rows.append([weighted_sum_of_values(w, hidden, b).sigmoid() for w, b in zip(w2_columns, self.b2[0])])
         return rows
 
     def extra_repr(self):

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from importlib import import_module
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import require_dot, require_module
 
@@ -350,3 +351,117 @@ def test_help(module, capsys):
         import_module(module).main(["--help"])
     assert exc.value.code == 0
     assert "--out" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- bad options, standard JSON, -W error
+
+DEMOS = ["demos.__main__", "demos.train_seed", "demos.picture_backprop", "demos.compare_gradients"]
+TRAINING = ["demos.__main__", "demos.train_seed"]  # the demos with training options
+
+BAD_OPTIONS = [
+    (DEMOS, ["--seed", "-1"], "--seed", "must be a whole number >= 0, got '-1'"),
+    (DEMOS, ["--seed", "one"], "--seed", "must be a whole number >= 0, got 'one'"),
+    (TRAINING, ["--lr", "-1"], "--lr", "must be a finite number >= 0, got '-1'"),
+    (TRAINING, ["--lr", "nan"], "--lr", "must be a finite number >= 0, got 'nan'"),
+    (TRAINING, ["--lr", "inf"], "--lr", "must be a finite number >= 0, got 'inf'"),
+    (TRAINING, ["--epochs", "0"], "--epochs", "must be a whole number >= 1, got '0'"),
+]
+
+
+def unwritable_folder(tmp_path) -> Path:
+    """A folder this process cannot write into (root may write anywhere on a normal file system)."""
+    import os
+
+    if os.geteuid() == 0:
+        return Path("/proc/backprop-lab-out")  # /proc takes no new files, not even from root
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    return locked / "out"
+
+
+def expect_usage_error(module, argv, option, capsys) -> str:
+    with pytest.raises(SystemExit) as exc:
+        import_module(module).main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert re.match(rf"[\w. -]+: error: argument {option}: ", last), err
+    return last
+
+
+@pytest.mark.parametrize(
+    "modules, argv, option, message",
+    BAD_OPTIONS,
+    ids=lambda v: " ".join(v) if isinstance(v, list) and v[0].startswith("-") else None,
+)
+def test_bad_options_exit_2_naming_the_option_and_create_nothing(tmp_path, capsys, modules, argv, option, message):
+    for module in modules:
+        out = tmp_path / "new" / "folder"
+        last = expect_usage_error(module, [*argv, "--out", str(out)], option, capsys)
+        assert last.endswith(message), last
+        assert not (tmp_path / "new").exists(), module
+
+
+@pytest.mark.parametrize("module", DEMOS)
+def test_an_out_that_is_a_file_or_unwritable_exits_2(tmp_path, capsys, module):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep me")
+    assert "it exists and is not a folder" in expect_usage_error(module, ["--out", str(a_file)], "--out", capsys)
+    below_a_file = expect_usage_error(module, ["--out", str(a_file / "sub")], "--out", capsys)
+    assert "is a file, so no folder can be made below it" in below_a_file
+    assert a_file.read_text() == "keep me"
+    locked = unwritable_folder(tmp_path)
+    assert "cannot write into" in expect_usage_error(module, ["--out", str(locked)], "--out", capsys)
+    assert not locked.exists()
+
+
+def test_json_is_standard_and_says_how_non_finite_numbers_are_written(tmp_path):
+    from demos._output import write_json
+
+    path = write_json(tmp_path / "x.json", {"a": float("nan"), "b": [np.inf, -np.inf, np.float32(1.5)], "c": None})
+
+    def refuse(token):
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    data = json.loads(path.read_text(), parse_constant=refuse)
+    assert data == {"a": "NaN", "b": ["Infinity", "-Infinity", 1.5], "c": None}
+    assert float(data["b"][1]) == -np.inf
+
+
+def test_training_that_blows_up_says_so_in_one_line(tmp_path, capsys):
+    from demos import train_seed
+
+    argv = ["--optimizer", "adam", "--lr", "1e308", "--epochs", "20", "--no-progress", "--out", str(tmp_path / "o")]
+    assert train_seed.main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "training diverged at epoch" in err[0] and "smaller learning rate" in err[0]
+
+
+def test_the_demos_run_under_python_W_error(tmp_path):
+    """No warning of any kind escapes the demos (numpy's RuntimeWarnings included)."""
+    import subprocess
+
+    require_module("matplotlib")
+    require_module("graphviz")
+    for module, extra in [("demos", []), ("demos.train_seed", ["--optimizer", "adam"])]:
+        out = tmp_path / module
+        cmd = [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            module,
+            "--out",
+            str(out),
+            "--epochs",
+            "30",
+            "--no-progress",
+            *extra,
+        ]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "Warning" not in done.stderr, done.stderr
+        json.loads((out / "training.json").read_text(), parse_constant=lambda t: pytest.fail(f"bare {t} in JSON"))
+    json.loads((tmp_path / "demos" / "comparison.json").read_text(), parse_constant=lambda t: pytest.fail(t))

@@ -59,3 +59,74 @@ def test_sequential_and_activations():
 def test_sequential_rejects_non_modules():
     with pytest.raises(TypeError, match="Sequential"):
         Sequential(Linear(2, 2), np.tanh)
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        ((0, 2), ValueError, r"Linear: in_features must be at least 1, got 0"),
+        ((-1, 2), ValueError, r"Linear: in_features must be at least 1, got -1"),
+        ((2, 0), ValueError, r"Linear: out_features must be at least 1, got 0"),
+        ((2.5, 2), TypeError, r"Linear: in_features must be an int, got float 2.5"),
+        ((2, "3"), TypeError, r"Linear: out_features must be an int, got str '3'"),
+        ((True, 2), TypeError, r"Linear: in_features must be an int, got bool True"),
+    ],
+)
+def test_linear_sizes_are_checked(args, error, message):
+    with pytest.raises(error, match=message):
+        Linear(*args)
+    assert Linear(np.int64(3), 2).weight.shape == (3, 2)
+
+
+def test_linear_with_a_0d_bias_broadcasts(torch):
+    layer = Linear(3, 1, rng=0)
+    layer.bias = Tensor(0.5, requires_grad=True)
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    out = layer(x)
+    np.testing.assert_allclose(out.data, x @ layer.weight.data + 0.5, rtol=1e-15)
+    out.sum().backward()
+    assert layer.bias.grad.shape == () and layer.bias.grad == pytest.approx(4.0)
+    t_w = torch.tensor(layer.weight.data, requires_grad=True)
+    t_b = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    (torch.tensor(x) @ t_w + t_b).sum().backward()
+    np.testing.assert_allclose(layer.weight.grad, t_w.grad.numpy(), rtol=1e-14)
+    assert gradcheck(lambda b: Linear.forward(layer, x), layer.bias)
+
+
+def test_loading_a_0d_bias_into_linear_names_the_shapes():
+    layer = Linear(3, 1, rng=0)
+    state = dict(layer.state_dict(), bias=np.array(0.5))
+    with pytest.raises(ValueError, match=r"'bias' has shape \(\) in the state but \(1,\) in the module"):
+        layer.load_state_dict(state)
+
+
+def test_float32_survives_layers_losses_and_optimizers():
+    from nn import SGD, Adam, RMSprop, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+
+    f32 = np.float32
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((6, 3)), dtype=f32)
+    y = rng.uniform(0, 1, (6, 2))  # float64 numbers: they follow the input's precision
+    labels = np.array([0, 1, 1, 0, 1, 0])
+    losses = [
+        lambda out: mse_loss(out, y),
+        lambda out: binary_cross_entropy(out.sigmoid(), y, "sum"),
+        lambda out: binary_cross_entropy_with_logits(out, y, "none").sum(),
+        lambda out: cross_entropy(out, labels),
+    ]
+    for loss_fn in losses:
+        for opt_cls in (SGD, RMSprop, Adam):
+            net = Sequential(Linear(3, 4, rng=1, dtype=f32), Tanh(), Linear(4, 4, rng=2, dtype=f32), ReLU())
+            net.head = Linear(4, 2, rng=3, dtype=f32)
+            opt = opt_cls(net.parameters(), lr=0.01)
+            for _ in range(2):
+                opt.zero_grad()
+                out = net.head(Sigmoid()(net(x)))
+                loss = loss_fn(out)
+                assert out.dtype == f32 and loss.dtype == f32, (loss_fn, opt_cls)
+                loss.backward()
+                opt.step()
+            for name, p in net.named_parameters():
+                assert p.dtype == f32 and p.grad.dtype == f32, (name, loss_fn, opt_cls)
+    with pytest.raises(TypeError, match="Linear: dtype must be a float type"):
+        Linear(2, 2, dtype=np.int32)

@@ -130,3 +130,74 @@ def test_bce_on_values_matches_the_tensor_op():
     binary_cross_entropy(pt, Y, "mean").backward()
     np.testing.assert_allclose([[v.grad for v in row] for row in vals], pt.grad, rtol=1e-14)
     assert len(binary_cross_entropy(vals, Y, "none")) == 5
+
+
+def test_bce_in_float32_is_finite_at_0_and_1(torch):
+    from autograd.tensor_ops import bce_eps
+
+    eps = bce_eps(np.dtype(np.float32))
+    assert np.float32(1.0) - np.float32(eps) < 1.0 and np.float32(eps) > 0  # representable both ways
+    assert bce_eps(np.dtype(np.float64)) == 1e-15  # the article's clip
+    p = Tensor(np.array([1.0, 0.0, 1.0, 0.0, 0.5], dtype=np.float32), requires_grad=True)
+    y = np.array([0.0, 1.0, 1.0, 0.0, 0.5])
+    for reduction in REDUCTIONS:
+        p.grad = None
+        loss = binary_cross_entropy(p, y, reduction)
+        loss.backward(gradient=np.ones(loss.shape, dtype=np.float32))
+        assert loss.dtype == np.float32 and p.grad.dtype == np.float32
+        assert np.all(np.isfinite(loss.data)) and np.all(np.isfinite(p.grad)), reduction
+    per_element = binary_cross_entropy(p, y, "none").data
+    np.testing.assert_allclose(per_element[:2], -np.log(eps), rtol=1e-6)  # -ln(2^-24) = 16.6
+    np.testing.assert_allclose(per_element[2:], [0.0, 0.0, np.log(2)], atol=1e-6)
+    theirs = torch.nn.functional.binary_cross_entropy(
+        torch.tensor(p.data[2:]), torch.tensor(y[2:], dtype=torch.float32), reduction="none"
+    )
+    np.testing.assert_allclose(per_element[2:], theirs.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "p, y, message",
+    [
+        ([0.5, 1.5], [0.0, 1.0], r"binary_cross_entropy: input must lie in \[0, 1\], got 1.5 at index \(1,\)"),
+        ([[0.5], [-0.1]], [[0.0], [1.0]], r"input must lie in \[0, 1\], got -0.1 at index \(1, 0\)"),
+        ([0.5, np.nan], [0.0, 1.0], r"input must lie in \[0, 1\], got nan at index \(1,\)"),
+        ([0.5, 0.5], [2.0, 1.0], r"binary_cross_entropy: target must lie in \[0, 1\], got 2.0 at index \(0,\)"),
+        (0.5, -1.0, r"target must lie in \[0, 1\], got -1.0$"),
+    ],
+)
+def test_bce_refuses_probabilities_outside_0_1(torch, p, y, message):
+    with pytest.raises(ValueError, match=message):
+        binary_cross_entropy(Tensor(p, requires_grad=True), y)
+    values = Value(p) if np.ndim(p) == 0 else [Value(v) if np.ndim(v) == 0 else [Value(w) for w in v] for v in p]
+    with pytest.raises(ValueError, match=message.split(" at index")[0]):
+        binary_cross_entropy(values, y)
+    with pytest.raises(RuntimeError, match="should be between 0 and 1"):  # torch refuses them too
+        torch.nn.functional.binary_cross_entropy(
+            torch.tensor(p, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+        )
+
+
+def test_bce_with_logits_at_infinite_logits_is_the_limit_not_nan():
+    inf = np.inf
+    z = Tensor(np.array([inf, -inf, inf, -inf, inf, -inf]), requires_grad=True)
+    y = np.array([0.0, 1.0, 1.0, 0.0, 0.25, 0.25])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = binary_cross_entropy_with_logits(z, y, "none")
+        loss.backward(gradient=np.ones(6))
+    # inf where the prediction is certain and wrong (PyTorch: inf, NaN at -inf); 0 where certain and right
+    np.testing.assert_array_equal(loss.data, [inf, inf, 0.0, 0.0, inf, inf])
+    np.testing.assert_allclose(z.grad, [1.0, -1.0, 0.0, 0.0, 0.75, -0.25], atol=1e-300)
+    assert binary_cross_entropy_with_logits(z, y, "sum").data == inf
+    assert binary_cross_entropy_with_logits(Tensor(inf), 0.0).data == inf  # 0-d
+
+
+@pytest.mark.parametrize("loss", [binary_cross_entropy, mse_loss, binary_cross_entropy_with_logits])
+def test_a_list_mixing_values_and_numbers_names_the_loss(loss):
+    name = loss.__name__
+    for mixed in ([Value(0.5), 0.25], [[0.25], [Value(0.5)]]):
+        with pytest.raises(TypeError, match=rf"{name}: the input mixes Values with float"):
+            loss(mixed, np.zeros(np.shape(np.array(mixed, dtype=object))))
+    if loss is not binary_cross_entropy:
+        with pytest.raises(TypeError, match=rf"{name}: takes Tensors or arrays, not Values"):
+            loss([Value(0.5)], [0.0])

@@ -49,3 +49,8 @@ def test_on_epoch_and_errors():
     with pytest.raises(ValueError, match="unknown targets"):
         train_seed_network(targets="xor")
     assert train_seed_network(epochs=1).epochs_to_within(2) is None
+
+
+def test_training_that_blows_up_is_an_error_that_says_so():
+    with pytest.raises(FloatingPointError, match=r"training diverged at epoch \d+: .*\(adam, lr 1e\+308\)"):
+        train_seed_network("adam", epochs=20, lr=1e308)

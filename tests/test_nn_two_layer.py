@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from autograd import Tensor
 from nn import NumpyTwoLayerNet, ScalarTwoLayerNet, TwoLayerNet, binary_cross_entropy
 from nn.seed_data import Y_ARTICLE, Y_SECOND, X
 
@@ -57,9 +58,59 @@ def test_forward_matches_the_reference_and_checks_shapes():
     ref = NumpyTwoLayerNet(2, 4, 1, seed=0)
     net = TwoLayerNet(2, 4, 1, seed=0)
     np.testing.assert_array_equal(net(X).data, ref.forward(X))
-    np.testing.assert_array_equal(net.hidden_output.data, ref.hidden_output)
+    np.testing.assert_array_equal(net.hidden(X).data, ref.hidden_output)
     with pytest.raises(ValueError, match=r"TwoLayerNet: input must have shape \(N, 2\), got \(4, 3\)"):
         net(np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"ScalarTwoLayerNet: input must have shape \(N, 2\)"):
         ScalarTwoLayerNet(2, 4, 1)(np.zeros(2))
     assert [n for n, _ in net.named_parameters()] == ["w1", "b1", "w2", "b2"]
+
+
+def test_a_training_step_keeps_no_graph_alive():
+    """Once the caller drops the loss, the whole graph is freed: memory is back to the parameters, the
+    inputs and the gradients (the net keeps nothing of its last forward)."""
+    import tracemalloc
+
+    from nn import SGD
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((512, 64)), rng.uniform(0, 1, (512, 1))
+    net = TwoLayerNet(64, 256, 1, seed=0)
+    opt = SGD(net.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = binary_cross_entropy(net(x), y, reduction="sum")
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    step()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        step()
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    hidden_bytes = 512 * 256 * 8  # one activation-sized array: 1 MB
+    grad_bytes = sum(p.grad.nbytes for p in net.parameters())  # made during the step, kept after it
+    assert peak - before > 3 * hidden_bytes  # the step did build its graph...
+    assert after - before < grad_bytes + 20_000  # ...and none of it outlives the step
+    assert not [k for k, v in vars(net).items() if isinstance(v, Tensor) and v.op is not None]
+
+
+@pytest.mark.parametrize("build", [TwoLayerNet, ScalarTwoLayerNet])
+def test_sizes_are_checked(build):
+    with pytest.raises(ValueError, match=rf"{build.__name__}: hidden_size must be at least 1, got 0"):
+        build(2, 0, 1)
+    with pytest.raises(TypeError, match=rf"{build.__name__}: input_size must be an int, got float 2.0"):
+        build(2.0, 4, 1)
+
+
+def test_float32_network():
+    net = TwoLayerNet(2, 4, 1, seed=0, dtype=np.float32)
+    loss = binary_cross_entropy(net(X.astype(np.float32)), Y_ARTICLE, "sum")
+    loss.backward()
+    assert loss.dtype == np.float32 and all(p.grad.dtype == np.float32 for p in net.parameters())
+    np.testing.assert_allclose(net.state_dict()["w1"], TwoLayerNet(2, 4, 1, seed=0).state_dict()["w1"], rtol=1e-7)
