@@ -29,7 +29,7 @@ import zipfile
 
 import numpy as np
 
-from autograd import Tensor, Value
+from autograd import Tensor, Value, graph
 
 from .archive import EXPECTED, NpzReader, write_npz
 
@@ -101,7 +101,10 @@ class Module:
 
     def zero_grad(self) -> None:
         """Reset gradients: ``None`` for a Tensor (as PyTorch), ``0.0`` for a Value (as micrograd)."""
-        for p in self.parameters():
+        params = self.parameters()
+        if graph.LISTENERS:
+            graph.notify("zero_grad", params)
+        for p in params:
             p.grad = None if isinstance(p, Tensor) else 0.0
 
     # ------------------------------------------------------------------ state

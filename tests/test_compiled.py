@@ -92,3 +92,56 @@ def test_compile_refuses_what_it_cannot_replay():
 
     with pytest.raises(CompileError, match="create_graph"):
         second_order(np.ones(2))
+
+
+def test_an_mlp_with_adam_and_zero_grad_equals_eager_over_hundreds_of_steps():
+    from nn import Adam, Linear, Sequential, Tanh, mse_loss
+
+    def build():
+        rng = np.random.default_rng(5)
+        net = Sequential(Linear(3, 16, rng=rng), Tanh(), Linear(16, 8, rng=rng), Tanh(), Linear(8, 1, rng=rng))
+        return net, Adam(net.parameters(), lr=0.01)
+
+    def step_of(net, opt):
+        def step(x, y):
+            opt.zero_grad()
+            loss = mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    (net_a, opt_a), (net_b, opt_b) = build(), build()
+    eager, compiled = step_of(net_a, opt_a), autograd.compile(step_of(net_b, opt_b))
+    rng = np.random.default_rng(6)
+    for k in range(300):
+        x = rng.standard_normal((8, 3)) if k % 2 else X
+        y = np.sin(x.sum(axis=1, keepdims=True)) if k % 2 else Y
+        a, b = eager(Tensor(x), Tensor(y)), compiled(x, y)
+        assert float(b.data) == float(a.data), k
+    for (name, p), (_, q) in zip(net_a.named_parameters(), net_b.named_parameters()):
+        np.testing.assert_array_equal(q.data, p.data, err_msg=name)
+    assert compiled.traces <= 2
+
+
+def test_an_optimizers_learning_rate_set_from_a_number_argument_follows_it():
+    from nn import SGD
+
+    def run(compiled):
+        net = TwoLayerNet(3, 4, 1, seed=3)
+        opt = SGD(net.parameters(), lr=0.1)
+
+        def step(x, y, lr):
+            opt.lr = lr
+            opt.zero_grad()
+            loss = binary_cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        fn = autograd.compile(step) if compiled else (lambda x, y, lr: step(Tensor(x), y, lr))
+        return [fn(X, Y, 1.0 - 0.9 * k / 100) for k in range(100)], fn
+
+    (ours, fn), (theirs, _) = run(True), run(False)
+    assert ours == theirs and fn.traces == 1

@@ -202,3 +202,42 @@ def test_a_parameter_whose_data_is_rebound_is_still_updated():
     w.grad = np.ones(3)
     opt.step()
     np.testing.assert_array_equal(w.data, [3.5, 3.5, 3.5])
+
+
+# ----------------------------------------------------------------------------- compiled updates
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1),
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+        lambda ps: RMSprop(ps, lr=0.01),
+        lambda ps: Adam(ps, lr=0.05),
+    ],
+    ids=["sgd", "momentum", "rmsprop", "adam"],
+)
+def test_compiled_step_gives_steps_numbers_bit_for_bit_without_allocating(make):
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    shapes = [(3, 4), (4,), (300, 300)]
+    a = [Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    b = [Tensor(p.data.copy(), requires_grad=True) for p in a]
+    eager, compiled = make(a), make(b)
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(6)]
+    for k, gs in enumerate(grads):
+        for p, q, g in zip(a, b, gs):
+            p.grad, q.grad = g.copy(), g.copy()
+        eager.step()
+        if k == 0:
+            compiled.step()  # the state exists after a first step
+            kernel = compiled.compiled_step()
+            continue
+        tracemalloc.start()
+        kernel()
+        allocated = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert allocated < 10_000, allocated
+        for p, q in zip(a, b):
+            np.testing.assert_array_equal(q.data, p.data)

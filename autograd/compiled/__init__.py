@@ -30,30 +30,32 @@ import numpy as np
 from ..tensor import Tensor, constant
 from .dynamic import CompileError, GradArray, Num
 from .record import Recorder
-from .replay import Plan
+from .choose import choose_plan
 
 __all__ = ["CompileError", "Compiled", "Num", "compile"]
 
 
-def compile(fn=None, *, validate=True):
+def compile(fn=None, *, validate=True, mode="auto"):
     """A function that runs ``fn`` eagerly once, recording it, and replays the recording afterwards.
 
     Usable as a decorator (``@compile``). ``validate=False`` skips the one-time comparison of the
-    replay with an eager run on new inputs.
+    replay with an eager run on new inputs. ``mode`` picks the kind of plan (``"auto"`` chooses by
+    the recording's size and kind; see ``autograd.compiled.choose.PLANS``).
     """
     if fn is None:
-        return lambda f: Compiled(f, validate)
+        return lambda f: Compiled(f, validate, mode)
     if not callable(fn):
         raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
-    return Compiled(fn, validate)
+    return Compiled(fn, validate, mode)
 
 
 class Compiled:
     """A compiled step: ``compiled(*args)``; ``traces`` counts the recordings made so far."""
 
-    def __init__(self, fn, validate):
+    def __init__(self, fn, validate, mode="auto"):
         self.fn = fn
         self.validate = validate
+        self.mode = mode
         self.traces = 0
         self._plan = None
         self._signature = None
@@ -64,7 +66,8 @@ class Compiled:
 
     def __repr__(self):
         name = getattr(self.fn, "__name__", "fn")
-        return f"<compiled {name}: {self.traces} recording(s), {len(self._plan.steps) if self._plan else 0} steps>"
+        kind = type(self._plan).__name__ if self._plan is not None else "no plan yet"
+        return f"<compiled {name}: {self.traces} recording(s), {kind}>"
 
     def __call__(self, *args):
         signature = _signature(args)
@@ -99,7 +102,7 @@ class Compiled:
             start_grads.update({id(n): n.grad for n, _ in self._plan.parameters})
         with Recorder() as recorder:
             result = self.fn(*call_args)
-        self._plan = Plan(recorder.events, inputs, numbers, start_grads)
+        self._plan = choose_plan(recorder.events, inputs, numbers, start_grads, self.mode)
         self._signature = signature
         self._inputs = inputs
         self._recorded_inputs = [b.copy() for _, b in inputs]
