@@ -28,9 +28,9 @@ import numbers as _numbers
 import numpy as np
 
 from ..tensor import Tensor, constant
+from .choose import choose_plan
 from .dynamic import CompileError, GradArray, Num
 from .record import Recorder
-from .choose import choose_plan
 
 __all__ = ["CompileError", "Compiled", "Num", "compile"]
 
