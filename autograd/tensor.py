@@ -235,7 +235,8 @@ class Tensor:
                     f"{where}: gradient can be left out only for a single-element tensor, this one has "
                     f"shape {self.shape}; pass gradient= an array of shape {self.shape}"
                 )
-            seed = np.ones_like(self.data)
+            seed = np.empty_like(self.data)  # empty_like and fill: C calls, where ones_like is Python
+            seed.fill(1)
         elif create_graph and isinstance(gradient, Tensor):
             if gradient.shape != self.shape:
                 raise ValueError(f"{where}: gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
@@ -366,7 +367,27 @@ class Tensor:
         x = other.data if isinstance(other, Tensor) else other
         if graph.LISTENERS:
             graph.notify("inplace", self, symbol, other)
-        self._write(symbol, lambda data: ufunc(data, x, out=data, casting="same_kind"), np.shape(x))
+        data = self.data
+        if not data.flags.writeable:
+            raise ValueError(f"{symbol}: the data of this tensor{_called(self)} is read-only (a broadcast view?)")
+        token = quiet.silence()
+        try:
+            ufunc(data, x, out=data, casting="same_kind")
+        except ValueError as e:
+            raise ValueError(
+                f"{symbol}: a value of shape {np.shape(x)} cannot be written into a tensor of shape {self.shape} "
+                f"in place: {e}"
+            ) from None
+        except TypeError as e:
+            raise TypeError(
+                f"{symbol}: cannot write into a tensor of dtype {self.dtype}, shape {self.shape}: {e}"
+            ) from None
+        finally:
+            quiet.restore(token)
+        cell = self._version
+        if cell is None:
+            cell = self._version = versions.new_cell()
+        versions.stamp(cell, symbol)
         return self
 
     def __setitem__(self, index, value):
