@@ -1,5 +1,12 @@
 """A small automatic-differentiation engine: scalar ``Value`` and numpy-backed ``Tensor``."""
 
+from importlib import metadata as _metadata
+
+try:
+    __version__ = _metadata.version("backprop-lab")
+except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
 from .checkgraph import check_graph
 from .codegen import backward_code
 from .collector import collector_paused

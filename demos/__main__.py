@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import autograd
 from autograd.viz import zoom
 from demos import compare_gradients, find_the_mistake, picture_backprop, train_seed
 from demos._output import INSTALL_GRAPHVIZ, OutputFile, output_dir, output_dir_option, print_written, prog_name
@@ -40,6 +41,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", type=output_dir_option, default="out", help="folder for everything (created; default: out)"
     )
+    parser.add_argument("--version", action="version", version=f"backprop-lab {autograd.__version__}")
     train_seed.add_training_options(parser, epochs=DEFAULT_EPOCHS)
     parser.add_argument(
         "--sample",

@@ -34,7 +34,14 @@ INSTALL_GRAPHVIZ = (
     "`dot -Tsvg FILE.dot -o FILE.svg`."
 )
 
-INSTALL_EXTRAS = "install the demos' extras: pip install -e '.[demos]' (graphviz, matplotlib, tqdm)"
+
+def _install_command() -> str:
+    """How to add the demos' extras: from a source checkout (editable) or from an installed package."""
+    checkout = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    return "pip install -e '.[demos]'" if checkout.exists() else "pip install 'backprop-lab[demos]'"
+
+
+INSTALL_EXTRAS = f"install the demos' extras: {_install_command()} (graphviz, matplotlib, tqdm)"
 
 
 @dataclass

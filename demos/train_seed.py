@@ -163,7 +163,8 @@ def run(
 
 
 def _progress_bar(epochs: int, optimizer: str, *, enabled: bool):
-    if not enabled:
+    # only on a terminal: piped or redirected, the output is the log lines alone, with no \r redraws
+    if not enabled or not sys.stderr.isatty():
         return None
     try:
         from tqdm import tqdm

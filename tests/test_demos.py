@@ -465,3 +465,33 @@ def test_the_demos_run_under_python_W_error(tmp_path):
         assert "Warning" not in done.stderr, done.stderr
         json.loads((out / "training.json").read_text(), parse_constant=lambda t: pytest.fail(f"bare {t} in JSON"))
     json.loads((tmp_path / "demos" / "comparison.json").read_text(), parse_constant=lambda t: pytest.fail(t))
+
+
+# ----------------------------------------------------------------------------- as a package
+
+
+def test_version_and_piped_output_without_progress_bars(tmp_path):
+    import subprocess
+    import sys
+
+    import autograd
+
+    version = subprocess.run(
+        [sys.executable, "-m", "demos", "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert version == f"backprop-lab {autograd.__version__}" and autograd.__version__ != "0+unknown"
+    run = subprocess.run(
+        [sys.executable, "-m", "demos.train_seed", "--epochs", "300", "--out", str(tmp_path / "t")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "\r" not in run.stderr and "\r" not in run.stdout  # piped: log lines, no bar redrawn in place
+    assert "epoch" in run.stdout
+
+
+def test_the_install_hint_fits_how_the_package_was_installed():
+    from demos._output import INSTALL_EXTRAS
+
+    # this checkout has its pyproject.toml beside the package: an editable install
+    assert "pip install -e '.[demos]'" in INSTALL_EXTRAS
