@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -83,21 +84,26 @@ def export(
     out_names = _chosen_names(output_names, [""] * len(outputs), "output", "output_names")
     for name in in_names + out_names:
         g.reserve(name)
-    t = _Translation(g, _parameter_names(fn), second is not None)
+    t = _Translation(g, _parameter_names(fn), batch)
     for name, tensor, twin in zip(in_names, inputs, second.inputs if second else [None] * len(inputs)):
         t.add_input(tensor, name, twin)
     for k, event in enumerate(first.events):
+        if second is not None and k >= len(second.events):
+            raise _ran_differently(k, f"the first run went on with {_what(event)}, the second had stopped")
         t.add(event, second.events[k] if second else None, k)
-    if second is not None and len(second.events) != len(first.events):
-        raise _ran_differently(len(first.events), "the run with one more row recorded a different number of steps")
-    twins = _outputs(second.result, "fn") if second else [None] * len(outputs)
-    if len(twins) != len(outputs):
-        raise _ran_differently(len(first.events), "the run with one more row returned a different number of outputs")
+    twins = [None] * len(outputs)
+    if second is not None:
+        if len(second.events) != len(first.events):
+            extra = second.events[len(first.events)]
+            raise _ran_differently(len(first.events), f"the second run went on with {_what(extra)}")
+        twins = _outputs(second.result, "fn")
+        if len(twins) != len(outputs):
+            raise _ran_differently(None, f"fn returned {len(outputs)} outputs, then {len(twins)}")
 
     out_info = []
     for name, tensor, twin in zip(out_names, outputs, twins):
-        dims = t.output(tensor, name, twin)
-        out_info.append((name, tensor.dtype, [_dim(n, d in dims, batch, name, d) for d, n in enumerate(tensor.shape)]))
+        axes = t.output(tensor, name, twin)
+        out_info.append((name, tensor.dtype, _dims(tensor.shape, axes, batch, name)))
     g.prune(out_names)
     for name, tensor in zip(in_names, inputs):
         if name not in g.needed:
@@ -107,8 +113,7 @@ def export(
                 "constant of the trace); drop it from example_inputs or compute with Tensor ops"
             )
     in_info = [
-        (name, tensor.dtype, ["batch" if dynamic_batch and d == 0 else n for d, n in enumerate(tensor.shape)])
-        for name, tensor in zip(in_names, inputs)
+        (name, x.dtype, _dims(x.shape, (0,) if dynamic_batch else (), batch, name)) for name, x in zip(in_names, inputs)
     ]
     doc = f"The forward pass of {_describe(fn)}, traced by backprop-lab's autograd.onnx.export"
     model = g.to_model(_graph_name(fn), in_info, out_info, doc)
@@ -120,11 +125,10 @@ def export(
 # ----------------------------------------------------------------------------- running fn
 
 
-class _Run:
-    def __init__(self, events, result, inputs):
-        self.events = events
-        self.result = result
-        self.inputs = inputs
+class _Run(NamedTuple):
+    events: list  # the recorder's events
+    result: object  # what fn returned
+    inputs: list  # the Tensors among its arguments
 
 
 class _InferenceRecorder(Recorder):
@@ -239,10 +243,10 @@ def _outputs(result, where) -> list:
 class _Translation:
     """Walks the recorded events, keeping the ONNX name of each tensor's current value."""
 
-    def __init__(self, g: GraphBuilder, parameter_names: dict, dynamic: bool):
+    def __init__(self, g: GraphBuilder, parameter_names: dict, batch):
         self.g = g
         self.parameter_names = parameter_names
-        self.dynamic = dynamic
+        self.batch = batch  # the example's batch size with dynamic_batch, else None
         self.names = {}  # id(tensor) -> the ONNX name of its value now
         self.axes = {}  # id(tensor) -> its axes that follow the batch
         self.traced = set()  # ids of inputs and of tensors made by recorded ops
@@ -256,7 +260,7 @@ class _Translation:
         if key in self.names:
             raise ExportError(f"onnx.export: the same Tensor is given twice among example_inputs (as {name!r})")
         self.names[key] = name
-        self.axes[key] = (0,) if self.dynamic else ()
+        self.axes[key] = () if self.batch is None else (0,)
         self.traced.add(key)
         self.from_input.add(key)
         self.seen.append(tensor)
@@ -306,7 +310,7 @@ class _Translation:
                 if key not in mapping.batch_args and not _same(value, twin[4].get(key)):
                     raise ExportError(
                         f"onnx.export(dynamic_batch=True): op {op.name!r} (node {label!r}): its argument {key!r} "
-                        f"changes with the batch size ({_short(value)} at batch {_len0(inputs)}); it would be a "
+                        f"changes with the batch size ({_short(value)} at batch {self.batch}); it would be a "
                         "constant of the model. Export without dynamic_batch, or compute it with Tensor ops"
                     )
             dynamic_out = _grown_axes(node.data.shape, twin[1].data.shape, op.name, label)
@@ -453,10 +457,10 @@ def _chosen_names(given, labels, kind, option) -> list:
     return usable if len(set(usable)) == n else defaults
 
 
-def _dim(n, dynamic, batch, name, d):
-    if not dynamic:
-        return n
-    return "batch" if n == batch else f"{name}_axis{d}"
+def _dims(shape, dynamic_axes, batch, name) -> list:
+    """The shape as the model declares it: a length that follows the batch is a symbol, ``batch``
+    where it is the batch itself."""
+    return [("batch" if n == batch else f"{name}_axis{d}") if d in dynamic_axes else n for d, n in enumerate(shape)]
 
 
 def _grown_axes(shape, twin_shape, op_name, label) -> tuple:
@@ -485,10 +489,6 @@ def _label(op, node, op_args) -> str:
     if op_args:
         text += "(" + ", ".join(f"{k}={_short(v, 24)}" for k, v in op_args.items()) + ")"
     return f"{node.label}: {text}" if node.label else text
-
-
-def _len0(inputs) -> str:
-    return next((str(t.shape[0]) for t in inputs if t.ndim), "?")
 
 
 def _same(a, b) -> bool:

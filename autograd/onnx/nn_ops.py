@@ -57,11 +57,17 @@ def _bce(g, s):
 
 
 def _bce_with_logits(g, s):
-    """``max(z, 0) - z y + ln(1 + e^-|z|)`` (finite z; ONNX has no log1p, the error is below 1 ulp of the loss)."""
+    """``max(z, 0) - z y + ln(1 + e^-|z|)``; at ``z = ±inf`` the limit ``inf w`` (``w = 1 - y`` above 0,
+    ``y`` below), or 0 where ``w = 0``, as the engine. ONNX has no log1p: ``ln(1 + e^-|z|)`` differs from
+    it by less than 1e-16 where ``e^-|z|`` is below the rounding of 1."""
     z, y = s.inputs
     dtype = s.out.dtype
-    softplus = g.op("Log", [g.op("Add", [g.scalar(1.0, dtype), g.op("Exp", [g.op("Neg", [g.op("Abs", [z])])])])])
-    terms = g.op("Add", [g.op("Sub", [g.op("Max", [z, g.scalar(0.0, dtype)]), g.op("Mul", [z, y])]), softplus])
+    zero, one = g.scalar(0.0, dtype), g.scalar(1.0, dtype)
+    softplus = g.op("Log", [g.op("Add", [one, g.op("Exp", [g.op("Neg", [g.op("Abs", [z])])])])])
+    finite = g.op("Sub", [g.op("Max", [z, zero]), g.op("Mul", [z, y])])
+    w = g.op("Where", [g.op("Greater", [z, zero]), g.op("Sub", [one, y]), y])
+    limit = g.op("Where", [g.op("Equal", [w, zero]), zero, g.op("Mul", [w, g.scalar(np.inf, dtype)])])
+    terms = g.op("Add", [g.op("Where", [g.op("IsInf", [z]), limit, finite]), softplus])
     return _reduce_all(g, terms, _broadcast_ndim(s), s.args["reduction"])
 
 
