@@ -500,3 +500,20 @@ def test_recording_the_steps_needs_no_graphviz():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "4.0"
+
+
+def test_the_graph_of_a_gradient_made_with_create_graph_is_drawn():
+    from autograd import Value, grad
+    from autograd.viz import draw_graph
+
+    x = Value(0.5, label="x")
+    y = (x * x).tanh()
+    y.label = "y"
+    (g,) = grad(y, x, create_graph=True)
+    g.label = "dy/dx"
+    source = draw_graph(g).source
+    # the backward pass as a graph of its own: the gradient's node, built from the forward's y and x
+    for text in ("dy/dx", "<B>y</B>", "<B>x</B>", "tanh", "data 0.94"):
+        assert text in source, text
+    require_dot()
+    assert "<svg" in draw_graph(g).pipe(format="svg").decode()
