@@ -34,16 +34,23 @@ class InputCheck:
     worst: tuple  # index of the element furthest outside the tolerance
     passed: bool
 
+    def worst_values(self):
+        """``(index, engine value, numeric value)`` where the error is worst, or None for no elements."""
+        if np.size(self.analytic) == 0:
+            return None
+        if not self.shape:
+            return "", float(self.analytic), float(self.numeric)
+        return self.worst, float(self.analytic[self.worst]), float(self.numeric[self.worst])
+
     def __str__(self):
         name = self.label or f"input {self.index}"
-        at = self.worst if self.shape else ""
-        a = self.analytic[self.worst] if self.shape else float(self.analytic)
-        n = self.numeric[self.worst] if self.shape else float(self.numeric)
         verdict = "ok" if self.passed else "FAIL"
-        return (
-            f"{name:<12} {str(self.shape):<12} max abs {self.max_abs_error:.3e}  max rel {self.max_rel_error:.3e}"
-            f"  worst {str(at):<10} engine {a: .8e}  numeric {n: .8e}  {verdict}"
-        )
+        head = f"{name:<12} {str(self.shape):<12} max abs {self.max_abs_error:.3e}  max rel {self.max_rel_error:.3e}"
+        worst = self.worst_values()
+        if worst is None:
+            return f"{head}  (no elements)  {verdict}"
+        at, a, n = worst
+        return f"{head}  worst {str(at):<10} engine {a: .8e}  numeric {n: .8e}  {verdict}"
 
 
 @dataclass
@@ -74,12 +81,12 @@ class GradcheckResult:
         rows = []
         for c in self.inputs:
             name = html.escape(c.label or f"input {c.index}")
-            a = c.analytic[c.worst] if c.shape else float(c.analytic)
-            n = c.numeric[c.worst] if c.shape else float(c.numeric)
             ok = "ok" if c.passed else "<b style='color:#cf222e'>FAIL</b>"
+            worst = c.worst_values()
+            at, a, n = ("", "no elements", "") if worst is None else (worst[0], f"{worst[1]:.8e}", f"{worst[2]:.8e}")
             rows.append(
                 f"<tr><td>{name}</td><td>{c.shape}</td><td>{c.max_abs_error:.3e}</td><td>{c.max_rel_error:.3e}</td>"
-                f"<td>{c.worst if c.shape else ''}</td><td>{a:.8e}</td><td>{n:.8e}</td><td>{ok}</td></tr>"
+                f"<td>{at}</td><td>{a}</td><td>{n}</td><td>{ok}</td></tr>"
             )
         head = "".join(
             f"<th>{h}</th>" for h in ("input", "shape", "max abs", "max rel", "worst", "engine", "numeric", "")

@@ -213,3 +213,9 @@ def test_leaves_behind_a_computed_input_keep_their_gradients():
     b = a.tanh()
     assert gradcheck(lambda b: b * b, b)
     assert a.grad == 7.0
+
+
+def test_an_input_without_elements_prints_and_renders():
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    result = gradcheck(lambda x: (x * 2).sum(), x)
+    assert result and "(no elements)" in str(result) and "no elements" in result._repr_html_()
