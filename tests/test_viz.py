@@ -517,3 +517,20 @@ def test_the_graph_of_a_gradient_made_with_create_graph_is_drawn():
         assert text in source, text
     require_dot()
     assert "<svg" in draw_graph(g).pipe(format="svg").decode()
+
+
+def test_the_paths_of_explain_gradient_are_drawn():
+    from autograd import Value, explain_gradient
+    from autograd.viz import draw_graph
+
+    x, z = Value(2.0, label="x"), Value(5.0, label="z")
+    a = x * x
+    a.label = "a"
+    y = a * x + z
+    y.label = "y"
+    source = draw_graph(y, paths=explain_gradient(y, x)).source
+    marked = [line for line in source.splitlines() if "#7c3aed" in line]
+    assert any("<B>x</B>" in line for line in marked) and any("<B>a</B>" in line for line in marked)
+    assert not any("<B>z</B>" in line for line in marked)  # z is on no path from x
+    with pytest.raises(TypeError, match="paths= takes an explain_gradient result"):
+        draw_graph(y, paths=[1, 2])

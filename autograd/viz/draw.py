@@ -94,6 +94,7 @@ class DrawOptions:
     check: object = None
     parameters: object = None
     highlight: object = None
+    paths: object = None
     max_nodes: int | None = 400
     precision: int = 4
     legend: bool = True
@@ -108,6 +109,10 @@ class DrawOptions:
         if self.check is not None and not callable(getattr(self.check, "status", None)):
             raise TypeError(
                 f"draw_graph: check= takes a report with a status(node) method, got {type(self.check).__name__}"
+            )
+        if self.paths is not None and not isinstance(getattr(self.paths, "paths", None), list):
+            raise TypeError(
+                f"draw_graph: paths= takes an explain_gradient result (with .paths), got {type(self.paths).__name__}"
             )
 
 
@@ -134,6 +139,7 @@ def build_graph(root, options: DrawOptions, *, step=None, caption=None, grad_row
     n = len(order)
     params = parameter_ids(options.parameters)
     highlighted = _highlighted(options.highlight, order)
+    path_nodes, path_edges = _path_marks(options.paths)
     expected = _check_expected(options.expected, order)
     statuses = _statuses(options.check, order)
     p = options.precision
@@ -170,7 +176,7 @@ def build_graph(root, options: DrawOptions, *, step=None, caption=None, grad_row
             attrs.update(color=RIGHT, penwidth="1.5")
         if node is root:
             attrs["peripheries"] = "2"
-        if current or id(node) in highlighted:
+        if current or id(node) in highlighted or id(node) in path_nodes:
             attrs.update(color=CURRENT, penwidth="3")
         number = n - i if options.backprop_order else None
         attrs["label"] = _value_label(node, is_tensor, number, rows, p)
@@ -186,7 +192,8 @@ def build_graph(root, options: DrawOptions, *, step=None, caption=None, grad_row
             op_attrs.update(color=CURRENT, penwidth="2")
         _fix_size(op_attrs, sizes, f"{name}op")
         g.node(f"{name}op", label=dot_text(_op_label(node)), tooltip=dot_text(_op_doc(op)), **op_attrs)
-        g.edge(f"{name}op", name)
+        on_path = any((id(node), k) in path_edges for k in range(len(node.parents)))
+        g.edge(f"{name}op", name, **({"color": CURRENT, "penwidth": "2.5"} if on_path else {}))
         parents = node.parents
         labels = _edge_labels(node, parents, is_tensor, p) if options.edge_derivatives else [None] * len(parents)
         for k, (parent, label) in enumerate(zip(parents, labels)):
@@ -195,6 +202,8 @@ def build_graph(root, options: DrawOptions, *, step=None, caption=None, grad_row
                 edge.update(color=CURRENT, penwidth="2", fontcolor=CURRENT)
                 if not sizes:
                     label = _sent_label(label, sent[k], step.grad(node), is_tensor, p)
+            if (id(node), k) in path_edges:
+                edge.update(color=CURRENT, penwidth="2.5", fontcolor=CURRENT)
             if label:
                 edge["label"] = dot_text(label)
             g.edge(names[id(parent)], f"{name}op", **edge)
@@ -218,6 +227,17 @@ def dot_text(text) -> str:
 
 def _dashed(style: str) -> str:
     return style if "dashed" in style else f"{style},dashed"
+
+
+def _path_marks(explanation) -> tuple:
+    """The nodes and the ``(child, argument position)`` edges on the paths of an ``explain_gradient``."""
+    if explanation is None:
+        return set(), set()
+    nodes, edges = set(), set()
+    for path in explanation.paths:
+        nodes.update(id(n) for n in path.nodes)
+        edges.update((id(child), slot) for child, slot in path.edges)
+    return nodes, edges
 
 
 def _highlighted(highlight, order) -> set:
