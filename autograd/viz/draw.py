@@ -94,10 +94,10 @@ class DrawOptions:
     check: object = None
     parameters: object = None
     highlight: object = None
-    paths: object = None
     max_nodes: int | None = 400
     precision: int = 4
     legend: bool = True
+    paths: object = None
 
     def __post_init__(self):
         if self.rankdir not in ("LR", "RL", "TB", "BT"):
