@@ -43,6 +43,7 @@ def draw_graph(
     max_nodes=400,
     precision=4,
     legend=True,
+    paths=None,
 ):
     """The graph behind ``root`` (a ``Value`` or ``Tensor``) as a ``graphviz.Digraph``.
 
@@ -59,6 +60,8 @@ def draw_graph(
     - ``parameters``: the parameters (a list of nodes, or a module with ``.parameters()``); other
       leaves are drawn as inputs. Needed for ``Value`` graphs, whose leaves all get a gradient.
     - ``highlight``: a node, a label, or a list of them, drawn with a thick violet outline.
+    - ``paths``: an ``explain_gradient`` result: the nodes and edges of its paths drawn in violet (the
+      chain rule's sum over paths, on the picture).
     - ``max_nodes``: larger graphs raise ``ValueError`` (``None``: no limit).
     - ``precision``: significant digits of every printed number.
     - ``legend``: add a small key to the kinds of node.
@@ -67,7 +70,17 @@ def draw_graph(
     and the DOT text.
     """
     options = DrawOptions(
-        rankdir, edge_derivatives, backprop_order, expected, check, parameters, highlight, max_nodes, precision, legend
+        rankdir,
+        edge_derivatives,
+        backprop_order,
+        expected,
+        check,
+        parameters,
+        highlight,
+        max_nodes,
+        precision,
+        legend,
+        paths,
     )
     return build_graph(root, options, graph_type=picture_type())
 
