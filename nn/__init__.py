@@ -1,5 +1,6 @@
 """A small neural-network library on the ``autograd`` engine, and the seed article's network."""
 
+from . import code_templates  # noqa: F401  (registers how nn's primitives read in backward_code)
 from .compare import GradientReport, GradientRow, broken_manual_gradients, compare_gradients
 from .layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss

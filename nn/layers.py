@@ -7,10 +7,10 @@ import numbers
 import numpy as np
 
 from autograd import Tensor
-from autograd import tensor_ops as ops
 from autograd.tensor import apply
 
 from .module import Module
+from .primitives import LINEAR
 
 
 def as_rng(rng) -> np.random.Generator:
@@ -85,7 +85,7 @@ class Linear(Module):
             )
         if self.bias is None:
             return x @ self.weight
-        return apply(ops.LINEAR, (x, self.weight, self.bias))
+        return apply(LINEAR, (x, self.weight, self.bias))
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,12 +1,12 @@
-"""Forward values and gradients of every tensor op (and a few composites) against PyTorch, float64."""
+"""Forward values and gradients of every tensor op (the engine's and those nn declares through
+autograd.extend) and a few composites against PyTorch, float64."""
 
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 import pytest
 
+import nn.primitives as P
 from autograd import (
     Tensor,
     array_split,
@@ -22,11 +22,12 @@ from autograd import (
     topological_order,
     where,
 )
+from autograd import tensor_ops as tops
+from autograd.extend import registered
 from autograd.tensor import apply
-from autograd.tensor_ops import TENSOR_OPS
 
-with contextlib.suppress(Exception):  # nn's primitives register into the same table on import
-    import nn  # noqa: F401
+# the engine's tensor ops and nn's (ops tests declare for their own checks are named test_*)
+TENSOR_OPS = {**tops.TENSOR_OPS, **{n: op for n, op in registered("tensor").items() if not n.startswith("test_")}}
 
 RNG = np.random.default_rng(20240613)
 
@@ -239,12 +240,12 @@ def build_cases(torch):
     }
     cases.update(engine_cases(torch))
     labels = np.array([0, 2, 2, 1])
-    optional = {
+    nn_cases = {
         "linear": [
             (
                 f"linear-{xs}",
                 [normal(*xs), normal(3, 2), normal(2)],
-                lambda x, w, b: apply(TENSOR_OPS["linear"], (x, w, b)),
+                lambda x, w, b: apply(P.LINEAR, (x, w, b)),
                 lambda x, w, b: x @ w + b,
             )
             for xs in ((4, 3), (3,), (2, 4, 3))
@@ -253,7 +254,7 @@ def build_cases(torch):
             (
                 f"bce-{r}",
                 [RNG.uniform(0.1, 0.9, 5), RNG.uniform(0, 1, 5)],
-                lambda p, y, r=r: apply(TENSOR_OPS["binary_cross_entropy"], (p, y), reduction=r),
+                lambda p, y, r=r: apply(P.BINARY_CROSS_ENTROPY, (p, y), reduction=r),
                 lambda p, y, r=r: F.binary_cross_entropy(p, y, reduction=r),
             )
             for r in ("mean", "sum", "none")
@@ -262,7 +263,7 @@ def build_cases(torch):
             (
                 f"bce-logits-{r}",
                 [normal(2, 3) * 3, RNG.uniform(0, 1, (2, 3))],
-                lambda z, y, r=r: apply(TENSOR_OPS["binary_cross_entropy_with_logits"], (z, y), reduction=r),
+                lambda z, y, r=r: apply(P.BINARY_CROSS_ENTROPY_WITH_LOGITS, (z, y), reduction=r),
                 lambda z, y, r=r: F.binary_cross_entropy_with_logits(z, y, reduction=r),
             )
             for r in ("mean", "sum", "none")
@@ -271,15 +272,13 @@ def build_cases(torch):
             (
                 f"cross_entropy-{r}",
                 [normal(4, 3) * 2],
-                lambda z, r=r: apply(TENSOR_OPS["cross_entropy"], (z,), labels=labels, reduction=r),
+                lambda z, r=r: apply(P.CROSS_ENTROPY, (z,), labels=labels, reduction=r),
                 lambda z, r=r: F.cross_entropy(z, torch.from_numpy(labels), reduction=r),
             )
             for r in ("mean", "sum", "none")
         ],
     }
-    for name, op_cases in optional.items():
-        if name in TENSOR_OPS:  # the nn primitives, when declared
-            cases[name] = op_cases
+    cases.update(nn_cases)
     return cases
 
 
