@@ -10,6 +10,7 @@ import numpy as np
 
 from autograd.codegen import matmul_grad_a, matmul_grad_b, number, register_code, register_helper, vjp_shape
 
+from . import conv as C
 from . import primitives as P
 
 
@@ -142,3 +143,147 @@ register_code(P.BINARY_CROSS_ENTROPY_WITH_LOGITS, forward=_bce_logits_forward, b
 register_code(P.CROSS_ENTROPY, forward=_cross_entropy_forward, backward=(_cross_entropy_back,))
 register_code(P.WEIGHTED_SUM, forward=_weighted_sum_forward, backward=(_weighted_sum_back,))
 register_code(P.SCALAR_BINARY_CROSS_ENTROPY, forward=_scalar_bce_forward, backward=(_scalar_bce_back,))
+
+
+# ----------------------------------------------------------------------------- convolution and pooling
+# The generated code calls small numpy helpers (defined in it) rather than spelling out im2col inline.
+
+register_helper(
+    "windows",
+    '''
+def windows(x, kernel_size, stride, padding, fill=0.0):
+    """The (kh, kw) windows of x (N, C, H, W) padded with fill, moved by stride: (N, C, OH, OW, kh, kw)."""
+    (ph, pw), (sh, sw) = padding, stride
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    view = np.lib.stride_tricks.sliding_window_view(xp, kernel_size, axis=(2, 3))
+    return view[:, :, ::sh, ::sw]
+''',
+)
+register_helper(
+    "fold",
+    '''
+def fold(cols, input_size, stride, padding):
+    """Windows (N, C, OH, OW, kh, kw) added back into an image (N, C, H, W); the padding cut away."""
+    n, c, oh, ow, kh, kw = cols.shape
+    (h, w), (sh, sw), (ph, pw) = input_size, stride, padding
+    image = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
+    for i in range(kh):
+        for j in range(kw):
+            image[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += cols[..., i, j]
+    return image[:, :, ph : ph + h, pw : pw + w]
+''',
+)
+register_helper(
+    "first_max",
+    '''
+def first_max(x, kernel_size, stride, padding):
+    """True at the first maximal element of each window (where max pooling takes its value)."""
+    view = windows(x, kernel_size, stride, padding, -np.inf)
+    flat = view.reshape(view.shape[:4] + (-1,))
+    return (flat.argmax(axis=4)[..., None] == np.arange(flat.shape[4])).reshape(view.shape)
+''',
+)
+register_helper(
+    "erf",
+    '''
+def erf(x):
+    """The error function of each element."""
+    import math
+
+    return np.vectorize(math.erf, otypes=[float])(x)
+''',
+)
+
+
+def _geometry(ctx, *names):
+    return ", ".join(ctx.lit(tuple(ctx.op_args[name])) for name in names)
+
+
+def _windows(ctx, x, kernel, fill=None):
+    call = f"{ctx.helper('windows')}({x}, {ctx.lit(tuple(kernel))}, {_geometry(ctx, 'stride', 'padding')}"
+    return call + (")" if fill is None else f", {fill})")
+
+
+def _fold(ctx, cols, input_size):
+    return f"{ctx.helper('fold')}({cols}, {ctx.lit(tuple(input_size))}, {_geometry(ctx, 'stride', 'padding')})"
+
+
+def _unfold_forward(ctx):
+    return _windows(ctx, ctx.args[0], ctx.op_args["kernel_size"])
+
+
+def _unfold_back(ctx):
+    return _fold(ctx, ctx.g, ctx.input_shapes[0][2:])
+
+
+def _fold_forward(ctx):
+    return _fold(ctx, ctx.args[0], ctx.op_args["input_size"])
+
+
+def _fold_back(ctx):
+    return _windows(ctx, ctx.g, ctx.input_shapes[0][4:])
+
+
+def _conv2d_forward(ctx):
+    x, w, b = ctx.args
+    cols = _windows(ctx, x, ctx.input_shapes[1][2:])
+    return f"np.einsum('nchwij,ocij->nohw', {cols}, {w}) + {b}[:, None, None]"
+
+
+def _conv2d_x_back(ctx):
+    w = ctx.args[1]
+    return _fold(ctx, f"np.einsum('nohw,ocij->nchwij', {ctx.g}, {w})", ctx.input_shapes[0][2:])
+
+
+def _conv2d_w_back(ctx):
+    cols = _windows(ctx, ctx.args[0], ctx.input_shapes[1][2:])
+    return f"np.einsum('nohw,nchwij->ocij', {ctx.g}, {cols})"
+
+
+def _max_pool_forward(ctx):
+    return f"{_windows(ctx, ctx.args[0], ctx.op_args['kernel_size'], '-np.inf')}.max(axis=(4, 5))"
+
+
+def _max_pool_back(ctx):
+    mask = f"{ctx.helper('first_max')}({ctx.args[0]}, {_geometry(ctx, 'kernel_size', 'stride', 'padding')})"
+    return _fold(ctx, f"np.where({mask}, {ctx.g}[..., None, None], 0.0)", ctx.input_shapes[0][2:])
+
+
+def _avg_pool_forward(ctx):
+    return f"{_windows(ctx, ctx.args[0], ctx.op_args['kernel_size'])}.mean(axis=(4, 5))"
+
+
+def _avg_pool_back(ctx):
+    kh, kw = ctx.op_args["kernel_size"]
+    spread = f"np.broadcast_to({ctx.g}[..., None, None] / {kh * kw}, {ctx.g}.shape + ({kh}, {kw}))"
+    return _fold(ctx, spread, ctx.input_shapes[0][2:])
+
+
+def _gelu_forward(ctx):
+    x = ctx.args[0]
+    if ctx.op_args["approximate"] == "tanh":
+        return f"0.5 * {x} * (1 + np.tanh(np.sqrt(2 / np.pi) * ({x} + 0.044715 * {x} ** 3)))"
+    return f"{x} * 0.5 * (1 + {ctx.helper('erf')}({x} / np.sqrt(2)))"
+
+
+def _gelu_back(ctx):
+    x, g = ctx.args[0], ctx.g
+    if ctx.op_args["approximate"] == "tanh":
+        t = f"np.tanh(np.sqrt(2 / np.pi) * ({x} + 0.044715 * {x} ** 3))"
+        slope = f"np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * {x} ** 2)"
+        return f"{g} * (0.5 * (1 + {t}) + 0.5 * {x} * (1 - {t} ** 2) * {slope})"
+    cdf = f"0.5 * (1 + {ctx.helper('erf')}({x} / np.sqrt(2)))"
+    return f"{g} * ({cdf} + {x} * np.exp(-{x} ** 2 / 2) / np.sqrt(2 * np.pi))"
+
+
+register_code(C.UNFOLD, forward=_unfold_forward, backward=(_unfold_back,))
+register_code(C.FOLD, forward=_fold_forward, backward=(_fold_back,))
+register_code(C.CONV2D, forward=_conv2d_forward, backward=(_conv2d_x_back, _conv2d_w_back, "{g}.sum(axis=(0, 2, 3))"))
+register_code(C.MAX_POOL2D, forward=_max_pool_forward, backward=(_max_pool_back,))
+register_code(C.AVG_POOL2D, forward=_avg_pool_forward, backward=(_avg_pool_back,))
+register_code(
+    P.ERF,
+    forward=lambda ctx: f"{ctx.helper('erf')}({ctx.args[0]})",
+    backward=("{g} * 2 / np.sqrt(np.pi) * np.exp(-{0} ** 2)",),
+)
+register_code(P.GELU, forward=_gelu_forward, backward=(_gelu_back,))

@@ -27,7 +27,7 @@ from autograd import Tensor, Value
 from autograd.tensor import apply, constant
 
 from . import primitives as P
-from .layers import as_tensor
+from .arguments import as_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 

@@ -8,7 +8,10 @@ layer's affine map and each loss are one node each:
   reduced by ``reduction`` ("mean", "sum" or "none");
 - ``WEIGHTED_SUM`` (on Values): ``b + sum_i w_i x_i`` as one node with 2n + 1 parents, a neuron;
 - ``SCALAR_BINARY_CROSS_ENTROPY`` (on Values): the article's clipped BCE of one probability, the
-  target kept on the node as a constant.
+  target kept on the node as a constant;
+- ``ERF`` and ``GELU`` (torch's exact form, or its tanh approximation): the numpy engine has no erf.
+
+Convolution and pooling are in ``nn.conv``.
 
 Every VJP is written with numpy's functions and engine ops called as functions, so it also runs on
 Tensors (second derivatives). ``LINEAR`` and ``BINARY_CROSS_ENTROPY`` have in-place kernels, so a
@@ -22,11 +25,13 @@ import math
 import numpy as np
 
 from autograd import tensor_ops as tops
-from autograd.extend import Kernels, scalar_op, tensor_op
+from autograd.extend import ELEMENTWISE, Kernels, scalar_op, tensor_op
 from autograd.tensor_ops import sum_to
 
 __all__ = [
     "BCE_EPS",
+    "ERF",
+    "GELU",
     "BINARY_CROSS_ENTROPY",
     "BINARY_CROSS_ENTROPY_WITH_LOGITS",
     "CROSS_ENTROPY",
@@ -35,6 +40,7 @@ __all__ = [
     "WEIGHTED_SUM",
     "bce_eps",
     "binary_cross_entropy_of_floats",
+    "erf",
     "weighted_sum_of_floats",
 ]
 
@@ -417,4 +423,67 @@ SCALAR_BINARY_CROSS_ENTROPY = scalar_op(
     domain=(0.1, 0.9),
     symbol="BCE(y=c)",
     constant=True,
+)
+
+
+# ----------------------------------------------------------------------------- erf and GELU
+
+_ERF = []
+
+
+def _load_erf():
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        per_element = np.frompyfunc(math.erf, 1, 1)
+        return lambda x: np.asarray(per_element(x), dtype=np.result_type(x, np.float16))
+    return scipy_erf
+
+
+def erf(x):
+    """The error function ``2/sqrt(pi) int_0^x e^(-t^2) dt`` of each element (``scipy.special.erf``
+    when scipy is installed, else ``math.erf`` element by element)."""
+    if not _ERF:
+        _ERF.append(_load_erf())
+    return _ERF[0](x)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_HALF = math.sqrt(0.5)
+_ONE_OVER_SQRT_TWO_PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_SCALE = math.sqrt(2.0 / math.pi)
+_TANH_CUBIC = 0.044715
+
+ERF = tensor_op(
+    "erf",
+    erf,
+    [lambda g, out, x: g * (_TWO_OVER_SQRT_PI * np.exp(-(x * x)))],
+    "erf(x) = 2/sqrt(pi) int_0^x e^(-t^2) dt; d/dx = 2/sqrt(pi) e^(-x^2)",
+    jvp=ELEMENTWISE,
+)
+
+
+def _gelu_forward(x, approximate):
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(_TANH_SCALE * (x + _TANH_CUBIC * (x * x * x))))
+    return x * 0.5 * (1.0 + erf(x * _SQRT_HALF))
+
+
+def _gelu_vjp(g, out, x, approximate):
+    if approximate == "tanh":
+        t = np.tanh(_TANH_SCALE * (x + _TANH_CUBIC * (x * x * x)))
+        slope = _TANH_SCALE * (1.0 + 3.0 * _TANH_CUBIC * (x * x))
+        return g * (0.5 * (1.0 + t) + 0.5 * x * ((1.0 - t * t) * slope))
+    # Phi(x) + x phi(x), with Phi through the ERF primitive so that the VJP runs on Tensors too
+    return g * (0.5 * (1.0 + ERF(x * _SQRT_HALF)) + x * (_ONE_OVER_SQRT_TWO_PI * np.exp(-0.5 * (x * x))))
+
+
+GELU = tensor_op(
+    "gelu",
+    _gelu_forward,
+    [_gelu_vjp],
+    "x Phi(x) = x/2 (1 + erf(x/sqrt 2)), or with approximate='tanh' x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); "
+    "d/dx = Phi(x) + x phi(x) (phi the standard normal density)",
+    domain=(-3.0, 3.0),
+    jvp=ELEMENTWISE,
 )

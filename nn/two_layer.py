@@ -19,7 +19,7 @@ from autograd import Tensor, Value
 from autograd import tensor_ops as ops
 from autograd.tensor import apply
 
-from .layers import as_tensor, float_dtype, positive_size
+from .arguments import as_tensor, float_dtype, positive_size
 from .module import Module
 from .primitives import LINEAR
 from .scalar import weighted_sum_of_values

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import nn.conv as C
 import nn.primitives as P
 from autograd import (
     Tensor,
@@ -279,6 +280,86 @@ def build_cases(torch):
         ],
     }
     cases.update(nn_cases)
+    cases.update(conv_cases(torch))
+    return cases
+
+
+WINDOWS = [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 2), (1, 2), (1, 0)), ((2, 3), (1, 1), (0, 1))]
+
+
+def conv_cases(torch):
+    """nn.conv's primitives against torch.nn.functional (unfold and fold in torch's (N, C kh kw, L) layout)."""
+    F = torch.nn.functional
+
+    def torch_unfold(x, k, s, p):
+        n, c, h, w = x.shape
+        oh, ow = (h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1
+        return F.unfold(x, k, padding=p, stride=s).reshape(n, c, *k, oh, ow).permute(0, 1, 4, 5, 2, 3)
+
+    def torch_fold(cols, size, k, s, p):
+        n, c, oh, ow = cols.shape[:4]
+        return F.fold(cols.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow), size, k, padding=p, stride=s)
+
+    def our_fold(cols, size, s, p):
+        return apply(C.FOLD, (cols,), input_size=size, stride=s, padding=p)
+
+    cases = {name: [] for name in ("unfold", "fold", "conv2d", "max_pool2d", "avg_pool2d")}
+    for k, s, p in WINDOWS:
+        oh, ow = (6 + 2 * p[0] - k[0]) // s[0] + 1, (5 + 2 * p[1] - k[1]) // s[1] + 1
+        tag = f"k={k}-s={s}-p={p}"
+        cases["unfold"].append(
+            (
+                f"unfold-{tag}",
+                [normal(2, 3, 6, 5)],
+                lambda x, k=k, s=s, p=p: apply(C.UNFOLD, (x,), kernel_size=k, stride=s, padding=p),
+                lambda x, k=k, s=s, p=p: torch_unfold(x, k, s, p),
+            )
+        )
+        cases["fold"].append(
+            (
+                f"fold-{tag}",
+                [normal(2, 3, oh, ow, *k)],
+                lambda c, s=s, p=p: our_fold(c, (6, 5), s, p),
+                lambda c, k=k, s=s, p=p: torch_fold(c, (6, 5), k, s, p),
+            )
+        )
+        cases["conv2d"].append(
+            (
+                f"conv2d-{tag}",
+                [normal(2, 3, 6, 5), normal(4, 3, *k), normal(4)],
+                lambda x, w, b, s=s, p=p: apply(C.CONV2D, (x, w, b), stride=s, padding=p),
+                lambda x, w, b, s=s, p=p: F.conv2d(x, w, b, s, p),
+            )
+        )
+        for name in ("max_pool2d", "avg_pool2d"):
+            op = C.MAX_POOL2D if name == "max_pool2d" else C.AVG_POOL2D
+            cases[name].append(
+                (
+                    f"{name}-{tag}",
+                    [normal(2, 3, 6, 5)],
+                    lambda x, op=op, k=k, s=s, p=p: apply(op, (x,), kernel_size=k, stride=s, padding=p),
+                    lambda x, name=name, k=k, s=s, p=p: getattr(F, name)(x, k, s, p),
+                )
+            )
+    ties = np.repeat(np.repeat(np.array([[[[1.0, 2.0], [2.0, 0.0]]]]), 2, axis=2), 2, axis=3)  # windows of equal values
+    cases["max_pool2d"].append(
+        (
+            "max_pool2d-ties-go-to-the-first",
+            [ties],
+            lambda x: apply(C.MAX_POOL2D, (x,), kernel_size=(2, 2), stride=(2, 2), padding=(0, 0)),
+            lambda x: F.max_pool2d(x, 2),
+        )
+    )
+    cases["erf"] = [("erf", [normal(3, 4) * 2], lambda x: apply(P.ERF, (x,)), torch.erf)]
+    cases["gelu"] = [
+        (
+            f"gelu-{a}",
+            [normal(3, 4) * 3],
+            lambda x, a=a: apply(P.GELU, (x,), approximate=a),
+            lambda x, a=a: F.gelu(x, approximate=a),
+        )
+        for a in ("none", "tanh")
+    ]
     return cases
 
 

@@ -97,3 +97,17 @@ def test_nn_primitives_pass_and_a_broken_extension_op_is_named():
     )
     report = check_graph(halved(apply(LINEAR, (x, w, b))).sum())
     assert report.failed_ops == ["test_broken_halve"]
+
+
+def test_a_conv_net_passes():
+    import nn.functional as F
+
+    rng = np.random.default_rng(2)
+    x = Tensor(rng.standard_normal((2, 1, 6, 6)), label="x")
+    w = Tensor(rng.standard_normal((3, 1, 3, 3)), requires_grad=True, label="w")
+    b = Tensor(rng.standard_normal(3), requires_grad=True, label="b")
+    h = F.max_pool2d(F.conv2d(x, w, b, padding=1).tanh(), 2)
+    loss = F.cross_entropy(F.avg_pool2d(h, 3).reshape(2, 3), [0, 2])
+    report = check_graph(loss)
+    assert report.passed, str(report)
+    assert {"conv2d", "max_pool2d", "avg_pool2d", "cross_entropy"} <= {c.op for c in report.checks}

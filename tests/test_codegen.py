@@ -151,3 +151,20 @@ def test_root_must_be_a_scalar():
     x = Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match="backward_code: root must be a single number"):
         backward_code(x * 2)
+
+
+def test_a_conv_nets_code_reproduces_its_gradients():
+    import nn.functional as F
+
+    rng = np.random.default_rng(4)
+    x = Tensor(rng.standard_normal((2, 2, 6, 5)), requires_grad=True, label="x")
+    w = Tensor(rng.standard_normal((3, 2, 3, 2)), requires_grad=True, label="w")
+    b = Tensor(rng.standard_normal(3), requires_grad=True, label="b")
+    h = F.gelu(F.conv2d(x, w, b, stride=(1, 2), padding=1))
+    loss = (F.max_pool2d(h, 3, 2, 1) ** 2).sum() + F.gelu(F.avg_pool2d(h, 2), approximate="tanh").sum()
+    loss.label = "loss"
+    result, source, _ = run(loss)
+    assert "dx = fold(np.einsum('nohw,ocij->nchwij', dconv2d1, w), (6, 5), (1, 2), (1, 1))" in source
+    loss.backward()
+    for t in (x, w, b):
+        np.testing.assert_allclose(result[t.label], t.grad, rtol=1e-10, atol=1e-12)

@@ -272,6 +272,45 @@ def sample_cast(op, rng):
     return [([uniform(rng, s, op.domain)], {"dtype": np.dtype(np.float64)}) for s in ((), (2, 3))]
 
 
+# nn.conv's primitives: strides, padding and non-square kernels, on small images (central
+# differences take one forward per input element)
+WINDOWS = [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 2), (1, 2), (1, 0)), ((2, 3), (1, 1), (0, 1))]
+
+
+def sample_unfold(op, rng):
+    return [
+        ([uniform(rng, (2, 2, 5, 4), op.domain)], {"kernel_size": k, "stride": s, "padding": p}) for k, s, p in WINDOWS
+    ]
+
+
+def sample_fold(op, rng):
+    cases = []
+    for (kh, kw), (sh, sw), (ph, pw) in WINDOWS:
+        oh, ow = (5 + 2 * ph - kh) // sh + 1, (4 + 2 * pw - kw) // sw + 1
+        cols = uniform(rng, (2, 2, oh, ow, kh, kw), op.domain)
+        cases.append(([cols], {"input_size": (5, 4), "stride": (sh, sw), "padding": (ph, pw)}))
+    return cases
+
+
+def sample_conv2d(op, rng):
+    cases = []
+    for (kh, kw), stride, padding in WINDOWS:
+        x = uniform(rng, (2, 2, 5, 4), op.domain)
+        w = uniform(rng, (3, 2, kh, kw), op.domain)
+        cases.append(([x, w, uniform(rng, (3,), op.domain)], {"stride": stride, "padding": padding}))
+    return cases
+
+
+def sample_pool(op, rng):
+    """Windows of distinct values (max pooling's choice is then clear of the finite-difference step)."""
+    cases = [
+        ([distinct(rng, (2, 2, 5, 4), op.domain)], {"kernel_size": k, "stride": s, "padding": p}) for k, s, p in WINDOWS
+    ]
+    return cases + [
+        ([distinct(rng, (1, 2, 4, 4), op.domain)], {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)})
+    ]
+
+
 TENSOR_SAMPLERS = {
     "softmax": sample_softmax,
     "log_softmax": sample_softmax,
@@ -320,6 +359,13 @@ TENSOR_SAMPLERS = {
     "binary_cross_entropy": sample_binary_cross_entropy,
     "binary_cross_entropy_with_logits": sample_bce_with_logits,
     "cross_entropy": sample_cross_entropy,
+    "unfold": sample_unfold,
+    "fold": sample_fold,
+    "conv2d": sample_conv2d,
+    "max_pool2d": sample_pool,
+    "avg_pool2d": sample_pool,
+    "erf": elementwise_unary(),
+    "gelu": lambda op, rng: [([uniform(rng, (2, 3), op.domain)], {"approximate": a}) for a in ("none", "tanh")],
 }
 """op name -> sampler(op, rng) returning a list of cases ``([input arrays], params)``."""
 
