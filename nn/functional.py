@@ -183,11 +183,12 @@ def avg_pool2d(
 
 
 def _normalized(x, axes, eps):
-    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (the biased variance, as torch)."""
+    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (the biased variance, as torch), with the mean and
+    variance (shaped to broadcast)."""
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
     var = (centered * centered).mean(axis=axes, keepdims=True)
-    return centered / (var + eps).sqrt()
+    return centered / (var + eps).sqrt(), mean, var
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -197,7 +198,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
     if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape) :] != shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end in normalized_shape {shape}")
-    out = _normalized(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+    out = _normalized(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)[0]
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and as_tensor(t, f"layer_norm: {name}").shape != shape:
             raise ValueError(f"layer_norm: {name} must have shape {shape}, got {np.shape(t)}")
@@ -212,9 +213,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Batch normalisation over axis 1 of ``input`` (N, C, ...): statistics over every other axis.
 
     Training: the batch's mean and biased variance normalise ``x``; ``running_mean`` and ``running_var``
-    (arrays of shape (C,), or None) are updated in place, ``running = (1 - momentum) running +
-    momentum stat`` with the unbiased variance (``momentum=None`` is not taken here: ``BatchNorm``
-    passes the cumulative factor). Evaluation: the running statistics normalise ``x``.
+    (Tensors or arrays of shape (C,), or None) are updated in place, ``running = (1 - momentum) running
+    + momentum stat`` with the unbiased variance, through Tensor ops (``momentum`` a number or a
+    Tensor), so ``autograd.compile`` replays the update. Evaluation: the running statistics normalise ``x``.
     """
     x = as_tensor(input, "batch_norm")
     if x.ndim < 2:
@@ -222,24 +223,25 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     c = x.shape[1]
     shape = (1, c) + (1,) * (x.ndim - 2)
     axes = (0,) + tuple(range(2, x.ndim))
-    buffers = {"running_mean": running_mean, "running_var": running_var}
-    for name, buf in buffers.items():
-        if buf is not None and np.shape(_array(buf)) != (c,):
+    running = {"running_mean": running_mean, "running_var": running_var}
+    for name, buf in running.items():
+        if buf is not None and np.shape(buf) != (c,):
             raise ValueError(f"batch_norm: {name} must have shape ({c},) for input {x.shape}, got {np.shape(buf)}")
+    running_mean, running_var = (_running(b, n) for n, b in running.items())
     if training:
         count = x.size // c
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input {x.shape}")
-        out = _normalized(x, axes, eps)
-        if running_mean is not None or running_var is not None:
-            with no_grad():
-                _update_running(x.data, axes, count, _array(running_mean), _array(running_var), momentum)
+        out, mean, var = _normalized(x, axes, eps)
+        with no_grad():
+            if running_mean is not None:
+                _update(running_mean, mean.detach().reshape(c), momentum)
+            if running_var is not None:
+                _update(running_var, var.detach().reshape(c) * (count / (count - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
-        mean = _array(running_mean).reshape(shape)
-        var = _array(running_var).reshape(shape)
-        out = (x - mean.astype(x.dtype, copy=False)) / np.sqrt(var + eps).astype(x.dtype, copy=False)
+        out = (x - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
     if weight is not None:
         out = out * as_tensor(weight, "batch_norm: weight").reshape(shape)
     if bias is not None:
@@ -247,17 +249,19 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out
 
 
-def _array(buf):
-    return buf.data if isinstance(buf, Tensor) else buf
+def _running(buf, name):
+    """A running statistic as a Tensor sharing its memory (updated in place), or None."""
+    if buf is None or isinstance(buf, Tensor):
+        return buf
+    if isinstance(buf, np.ndarray) and buf.dtype.kind == "f":
+        return constant(buf)
+    raise TypeError(f"batch_norm: {name} must be a float array, a Tensor or None, got {type(buf).__name__}")
 
 
-def _update_running(data, axes, count, running_mean, running_var, momentum):
-    mean = data.mean(axis=axes)
-    if running_mean is not None:
-        running_mean[...] = momentum * mean + (1.0 - momentum) * running_mean
-    if running_var is not None:
-        unbiased = data.var(axis=axes) * (count / (count - 1))
-        running_var[...] = momentum * unbiased + (1.0 - momentum) * running_var
+def _update(running, stat, momentum):
+    """``running = (1 - momentum) running + momentum stat``, in place (torch's rule)."""
+    running *= 1.0 - momentum
+    running += momentum * stat
 
 
 # ----------------------------------------------------------------------------- embedding and dropout

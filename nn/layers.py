@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, no_grad
 from autograd.tensor import apply
 
 from . import functional as F
@@ -283,8 +283,11 @@ class LayerNorm(Module):
 
 class _BatchNorm(Module):
     """Batch normalisation of axis 1 (see ``nn.functional.batch_norm``), as torch's modules: buffers
-    ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``; ``momentum=None`` is the
-    cumulative average ``1 / num_batches_tracked``."""
+    ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` (Tensors without
+    gradient, updated in place in training mode); ``momentum=None`` is the cumulative average
+    ``1 / num_batches_tracked``. Evaluation mode (``eval()``) normalises with the running statistics.
+    A step with batch norm compiles with ``autograd.compile(step, validate=False)``: the one-time
+    validation runs the step twice, and would update the statistics twice."""
 
     dims = ()
     shapes = ""
@@ -303,7 +306,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
 
     def forward(self, x):
         where = type(self).__name__
@@ -313,9 +316,10 @@ class _BatchNorm(Module):
             raise ValueError(f"{where}({self.num_features}): input must have shape {shapes}, got {x.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked)
+            with no_grad():
+                self.num_batches_tracked += 1
+                if self.momentum is None:  # a Tensor: a compiled step replays the count
+                    factor = 1.0 / self.num_batches_tracked
         tracked = self.track_running_stats
         return F.batch_norm(
             x,

@@ -14,9 +14,10 @@ parameters are listed, so a list appended to after ``__init__`` is seen too:
 
 A module's own parameters come first, then its children's, as in PyTorch.
 
-Buffers (``register_buffer``): arrays a module keeps and updates itself, not trained, such as batch
-norm's running statistics. ``state_dict()`` holds them after the module's parameters (as PyTorch),
-``load_state_dict`` and ``load`` write them in place; ``parameters()`` does not list them.
+Buffers (``register_buffer``): Tensors a module keeps and updates itself (in place, through Tensor
+ops, so that ``autograd.compile`` replays the update), not trained, such as batch norm's running
+statistics. ``state_dict()`` holds them after the module's parameters (as PyTorch), ``load_state_dict``
+and ``load`` write them in place; ``parameters()`` does not list them.
 
 Training and evaluation: every module has a ``training`` flag (True unless set); ``train()`` and
 ``eval()`` set it on the module and every module inside it, as PyTorch. Dropout and batch norm read it.
@@ -37,6 +38,7 @@ import zipfile
 import numpy as np
 
 from autograd import Tensor, Value, graph
+from autograd.tensor import constant
 
 from .archive import EXPECTED, NpzReader, write_npz
 
@@ -112,19 +114,22 @@ class Module:
         statistics. Returns the module."""
         return self.train(False)
 
-    def register_buffer(self, name: str, array) -> None:
-        """Keep ``array`` (a numpy array the module updates itself, not a parameter) as attribute ``name`` and
-        in ``state_dict`` under that name."""
+    def register_buffer(self, name: str, value) -> Tensor:
+        """Keep ``value`` (a Tensor without gradient, or an array, wrapped without a copy) as attribute
+        ``name`` and in ``state_dict`` under that name: state the module updates itself, not a parameter."""
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"register_buffer: name must be an identifier, got {name!r}")
-        if not isinstance(array, np.ndarray):
-            raise TypeError(f"register_buffer: {name!r} must be a numpy array, got {type(array).__name__}")
+        if isinstance(value, np.ndarray):
+            value = constant(value)
+        if not isinstance(value, Tensor) or value.requires_grad:
+            raise TypeError(f"register_buffer: {name!r} must be an array or a Tensor without gradient, got {value!r}")
         names = self.__dict__.get("_buffer_names", ())
         self.__dict__["_buffer_names"] = names if name in names else (*names, name)
-        setattr(self, name, array)
+        setattr(self, name, value)
+        return value
 
     def named_buffers(self, prefix=""):
-        """``(dotted name, array)`` for every buffer, children's included."""
+        """``(dotted name, Tensor)`` for every buffer, children's included."""
         for name, kind, value in self._walk_state(prefix, set()):
             if kind == "buffer":
                 yield name, value
@@ -216,9 +221,7 @@ class Module:
         _check_tied(groups, arrays)
         for name, arr in arrays.items():
             group = groups[name]
-            if isinstance(group, np.ndarray):  # a buffer
-                group[...] = arr
-            elif isinstance(group, Tensor):
+            if isinstance(group, Tensor):
                 group.data[...] = arr
             elif isinstance(group, Value):
                 group.data = float(arr)
@@ -318,7 +321,7 @@ def _object_array(nest) -> np.ndarray:
 
 
 def _shape(group) -> tuple:
-    if isinstance(group, (Tensor, np.ndarray)):
+    if isinstance(group, Tensor):
         return group.shape
     shape = []
     while not isinstance(group, Value):
@@ -328,8 +331,6 @@ def _shape(group) -> tuple:
 
 
 def _read(group, attr) -> np.ndarray:
-    if isinstance(group, np.ndarray):  # a buffer
-        return np.array(group, copy=True)
     if isinstance(group, Tensor):
         x = getattr(group, attr)
         return np.zeros_like(group.data) if x is None else np.array(x, copy=True)

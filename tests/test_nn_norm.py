@@ -200,3 +200,32 @@ def test_a_network_with_batch_norm_trains_in_float32():
         losses.append(float(loss.data))
     assert net(x).dtype == np.float32 and net[1].running_mean.dtype == np.float32
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_a_compiled_step_updates_the_running_statistics_as_the_eager_one(momentum):
+    import autograd
+
+    def build():
+        net = Sequential(Conv2d(1, 3, 3, rng=0), BatchNorm2d(3, momentum=momentum), ReLU())
+        return net, SGD(net.parameters(), lr=0.1)
+
+    def step_of(net, opt):
+        def step(x):
+            opt.zero_grad()
+            loss = (net(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    (net_a, opt_a), (net_b, opt_b) = build(), build()
+    # validate=False: compile's one-time check runs the step a second time, statistics included
+    eager, compiled = step_of(net_a, opt_a), autograd.compile(step_of(net_b, opt_b), validate=False)
+    for k in range(6):
+        x = RNG.standard_normal((4, 1, 5, 5)) + k
+        assert float(compiled(x).data) == float(eager(Tensor(x)).data), k
+    for (name, a), (_, b) in zip(net_a.state_dict().items(), net_b.state_dict().items()):
+        np.testing.assert_array_equal(b, a, err_msg=name)
+    assert int(net_b[1].num_batches_tracked) == 6
