@@ -31,7 +31,7 @@ import numpy as np
 
 from .graph import topological_order
 from .graphinfo import NodeNames, check_root, consumers, identifier, op_args, receives_gradient, vjps_of
-from .scalar_ops import BCE_EPS, ScalarOp
+from .scalar_ops import ScalarOp
 from .tensor import Tensor
 from .value import Value
 
@@ -425,7 +425,9 @@ def backward_code(root, *, names=None) -> str:
 # The engine's primitives. Each backward expression mirrors the op's declared VJP or derivative.
 
 
-def _matmul_a(ctx):
+def matmul_grad_a(ctx):
+    """The gradient ``a @ b`` sends ``a`` as code (the template of matmul's first input, for any
+    of numpy's 1-D, 2-D and batched cases); for ops that contain a matmul."""
     b = ctx.args[1]
     na, nb = (len(s) for s in ctx.input_shapes[:2])
     if na == 1 and nb == 1:
@@ -437,7 +439,8 @@ def _matmul_a(ctx):
     return f"{ctx.g} @ {b}.T" if nb == 2 else f"{ctx.g} @ {b}.swapaxes(-1, -2)"
 
 
-def _matmul_b(ctx):
+def matmul_grad_b(ctx):
+    """The gradient ``a @ b`` sends ``b`` as code (the template of matmul's second input)."""
     a = ctx.args[0]
     na, nb = (len(s) for s in ctx.input_shapes[:2])
     if na == 1 and nb == 1:
@@ -628,81 +631,6 @@ def _cast_back(ctx):
     return f"{ctx.g}.astype({ctx.args[0]}.dtype)"
 
 
-def _linear_bias_back(ctx):
-    """linear's VJP sums a per-unit bias's gradient over the batch itself; otherwise the sum is written
-    where broadcasting needs it."""
-    bias_shape, out_shape = ctx.input_shapes[2], np.shape(ctx.node.data)
-    if len(out_shape) == 2 and vjp_shape(ctx.node, 2) == tuple(bias_shape):
-        return f"{ctx.g}.sum(axis=0{', keepdims=True' if len(bias_shape) == 2 else ''})"
-    return ctx.g
-
-
-def _clipped(p):
-    return f"np.clip({p}, {number(BCE_EPS)}, 1 - {number(BCE_EPS)})"
-
-
-def _reduced(ctx, terms):
-    reduction = ctx.op_args["reduction"]
-    return f"({terms}).{reduction}()" if reduction in ("mean", "sum") else terms
-
-
-def _scaled(ctx, local):
-    """``local * g`` through the reduction: ``/ N`` for the mean."""
-    reduction = ctx.op_args["reduction"]
-    if reduction == "mean":
-        return f"{local} * {ctx.g} / {ctx.node.parents[0].data.size}"
-    return f"{local} * {ctx.g}"
-
-
-def _bce_forward(ctx):
-    p, y = ctx.args
-    q = _clipped(p)
-    return _reduced(ctx, f"-({y} * np.log({q}) + (1 - {y}) * np.log(1 - {q}))")
-
-
-def _bce_p(ctx):
-    p, y = ctx.args
-    q = _clipped(p)
-    return _scaled(ctx, f"-({y} / {q} - (1 - {y}) / (1 - {q}))")
-
-
-def _bce_y(ctx):
-    q = _clipped(ctx.args[0])
-    return _scaled(ctx, f"(np.log(1 - {q}) - np.log({q}))")
-
-
-def _bce_logits_forward(ctx):
-    z, y = ctx.args
-    return _reduced(ctx, f"np.maximum({z}, 0) - {z} * {y} + np.log1p(np.exp(-np.abs({z})))")
-
-
-def _bce_logits_z(ctx):
-    z, y = ctx.args
-    return _scaled(ctx, f"(1 / (1 + np.exp(-{z})) - {y})")
-
-
-def _bce_logits_y(ctx):
-    return _scaled(ctx, f"-{ctx.args[0]}")
-
-
-def _cross_entropy_forward(ctx):
-    z = ctx.args[0]
-    labels = ctx.op_args["labels"]
-    picked = f"-{ctx.helper('log_softmax')}({z})[np.arange({len(labels)}), {ctx.lit(labels)}]"
-    return _reduced(ctx, picked)
-
-
-def _cross_entropy_back(ctx):
-    z = ctx.args[0]
-    labels = ctx.op_args["labels"]
-    classes = ctx.node.parents[0].shape[1]
-    local = f"(np.exp({ctx.helper('log_softmax')}({z})) - {ctx.helper('one_hot')}({ctx.lit(labels)}, {classes}))"
-    reduction = ctx.op_args["reduction"]
-    if reduction == "none":
-        return f"{local} * {ctx.g}[:, None]"
-    return f"{local} * {ctx.g}" + (f" / {len(labels)}" if reduction == "mean" else "")
-
-
 def _broadcast_back(ctx):
     return summed_back(ctx.g, np.shape(ctx.node.data), ctx.input_shapes[0])
 
@@ -723,32 +651,6 @@ def _stack_back(ctx):
     return f"np.take({ctx.g}, {ctx.slot}, axis={ctx.lit(ctx.op_args['axis'])})"
 
 
-def _weighted_sum_forward(ctx):
-    n = len(ctx.args) >> 1
-    terms = [ctx.args[-1]] + [f"{w} * {x}" for w, x in zip(ctx.args[:n], ctx.args[n:-1])]
-    return " + ".join(terms)
-
-
-def _weighted_sum_back(ctx):
-    n = len(ctx.args) >> 1
-    slot = ctx.slot
-    if slot == len(ctx.args) - 1:
-        return ctx.g
-    return f"{ctx.g} * {ctx.args[n + slot] if slot < n else ctx.args[slot - n]}"
-
-
-def _scalar_bce_forward(ctx):
-    q = f"min(max({ctx.args[0]}, {number(BCE_EPS)}), 1 - {number(BCE_EPS)})"
-    y = ctx.lit(ctx.op_args["c"])
-    return f"-({y} * np.log({q}) + (1 - {y}) * np.log(1 - {q}))"
-
-
-def _scalar_bce_back(ctx):
-    q = f"min(max({ctx.args[0]}, {number(BCE_EPS)}), 1 - {number(BCE_EPS)})"
-    y = ctx.lit(ctx.op_args["c"])
-    return f"-({y} / {q} - (1 - {y}) / (1 - {q})) * {ctx.g}"
-
-
 register_helper(
     "scatter_add",
     '''
@@ -756,25 +658,6 @@ def scatter_add(like, index, g):
     """Zeros shaped like ``like`` with ``g`` added at ``index`` (a repeated index adds up)."""
     out = np.zeros_like(like)
     np.add.at(out, index, g)
-    return out
-''',
-)
-register_helper(
-    "log_softmax",
-    '''
-def log_softmax(z):
-    """z - max - log(sum(exp(z - max))) along each row."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-''',
-)
-register_helper(
-    "one_hot",
-    '''
-def one_hot(labels, classes):
-    """Row n has a 1 in column labels[n]."""
-    out = np.zeros((len(labels), classes))
-    out[np.arange(len(labels)), labels] = 1.0
     return out
 ''',
 )
@@ -797,8 +680,6 @@ def _register_engine_templates():
     register_code(s.TANH, forward="np.tanh({0})", backward=("{g} * (1 - {out} ** 2)",))
     register_code(s.SIGMOID, forward="1 / (1 + np.exp(-{0}))", backward=("{g} * ({out} * (1 - {out}))",))
     register_code(s.RELU, forward="max({0}, 0.0)", backward=("{g} * ({0} > 0)",))
-    register_code(s.WEIGHTED_SUM, forward=_weighted_sum_forward, backward=(_weighted_sum_back,))
-    register_code(s.BINARY_CROSS_ENTROPY, forward=_scalar_bce_forward, backward=(_scalar_bce_back,))
 
     # tensor primitives: the vector-Jacobian product per input
     register_code(t.ADD, forward="{0} + {1}", backward=("{g}", "{g}"))
@@ -808,7 +689,7 @@ def _register_engine_templates():
     register_code(t.POW, forward="{0} ** {1}", backward=("{g} * {1} * {0} ** ({1} - 1)", "{g} * {out} * np.log({0})"))
     register_code(t.POW_CONST, forward="{0} ** {exponent}", backward=(_pow_const_back,))
     register_code(t.NEG, forward="-{0}", backward=("-{g}",))
-    register_code(t.MATMUL, forward="{0} @ {1}", backward=(_matmul_a, _matmul_b))
+    register_code(t.MATMUL, forward="{0} @ {1}", backward=(matmul_grad_a, matmul_grad_b))
     register_code(t.EXP, forward="np.exp({0})", backward=("{g} * {out}",))
     register_code(t.LOG, forward="np.log({0})", backward=("{g} / {0}",))
     register_code(t.TANH, forward="np.tanh({0})", backward=("{g} * (1 - {out} ** 2)",))
@@ -858,14 +739,6 @@ def _register_engine_templates():
             "np.where({1} < {0}, {g}, np.where({0} == {1}, {g} / 2, 0.0))",
         ),
     )
-
-    # the engine's neural-network primitives (used by nn)
-    register_code(t.LINEAR, forward="{0} @ {1} + {2}", backward=(_matmul_a, _matmul_b, _linear_bias_back))
-    register_code(t.BINARY_CROSS_ENTROPY, forward=_bce_forward, backward=(_bce_p, _bce_y))
-    register_code(
-        t.BINARY_CROSS_ENTROPY_WITH_LOGITS, forward=_bce_logits_forward, backward=(_bce_logits_z, _bce_logits_y)
-    )
-    register_code(t.CROSS_ENTROPY, forward=_cross_entropy_forward, backward=(_cross_entropy_back,))
 
 
 _register_engine_templates()

@@ -15,7 +15,9 @@ A tensor op: ``forward(*arrays, **op_args)`` and one ``vjp(g, out, *arrays, **op
 (the gradient for that input, given ``g = d root / d out``; it may have the broadcast shape, it is
 summed back). Write the VJPs with numpy's operators and functions and they also run on Tensors, so
 second derivatives work too (``create_graph=True``). A scalar op: ``forward(*floats)`` and
-``derivatives(out, *inputs)``, one local derivative per input.
+``derivatives(out, *inputs)``, one local derivative per input; with ``constant=True`` its last
+argument is a number kept on the node and not differentiated (``forward(x, c)``,
+``derivatives(out, x, c)`` gives ``(d/dx,)``), as the engine's ``x * c``.
 
 Ops declared here are not in the engine's tables (``TENSOR_OPS``, ``SCALAR_OPS``, which hold the
 engine's own primitives); ``registered()`` lists them, so that tools can find them.
@@ -32,12 +34,12 @@ import numpy as np
 
 from . import scalar_ops, tensor_ops
 from .gradcheck import central_differences, elementwise_agreement
-from .scalar_ops import NaryOp
+from .scalar_ops import ConstantOp, NaryOp
 from .tensor import Tensor
-from .tensor_ops import ELEMENTWISE_JVP, LINEAR_JVP, TensorOp, unbroadcast
-from .value import Value, nary
+from .tensor_ops import ELEMENTWISE_JVP, LINEAR_JVP, Kernels, TensorOp, unbroadcast
+from .value import Value, nary, with_constant
 
-__all__ = ["ELEMENTWISE", "LINEAR", "OpCheck", "check_op", "registered", "scalar_op", "tensor_op"]
+__all__ = ["ELEMENTWISE", "LINEAR", "Kernels", "OpCheck", "check_op", "registered", "scalar_op", "tensor_op"]
 
 ELEMENTWISE = ELEMENTWISE_JVP
 """``jvp=ELEMENTWISE``: the op is elementwise (a diagonal Jacobian), so its VJPs serve as its JVP."""
@@ -45,31 +47,44 @@ ELEMENTWISE = ELEMENTWISE_JVP
 LINEAR = LINEAR_JVP
 """``jvp=LINEAR``: the op is linear in its inputs, so its JVP is its forward applied to the tangents."""
 
-_REGISTERED: dict = {}
+_REGISTERED: dict = {"tensor": {}, "scalar": {}}
 
 
-def registered() -> dict:
-    """Every op declared through this module, by name (the last declaration of a name wins)."""
-    return dict(_REGISTERED)
+def registered(kind=None) -> dict:
+    """The ops declared through this module, by name (a later declaration of a name replaces the earlier).
+
+    ``kind="tensor"`` or ``"scalar"``: that kind's ops. Without ``kind``, both; a name declared for both
+    kinds (as the engine has ``add`` on Tensors and on Values) gives the tensor op there.
+    """
+    if kind is None:
+        return {**_REGISTERED["scalar"], **_REGISTERED["tensor"]}
+    if kind not in _REGISTERED:
+        raise ValueError(f"registered: kind must be 'tensor', 'scalar' or None, got {kind!r}")
+    return dict(_REGISTERED[kind])
 
 
-def _register(op) -> None:
+def _register(op, kind) -> None:
     if op.name in tensor_ops.TENSOR_OPS or op.name in scalar_ops.SCALAR_OPS:
         raise ValueError(f"{op.name!r} is the name of one of the engine's primitives; choose another name")
-    _REGISTERED[op.name] = op
+    _REGISTERED[kind][op.name] = op
 
 
-def tensor_op(name, forward, vjps, doc="", jvp=None, domain=(-2.0, 2.0), view=False) -> TensorOp:
+def tensor_op(name, forward, vjps, doc="", jvp=None, domain=(-2.0, 2.0), view=False, kernels=None) -> TensorOp:
     """A tensor primitive. Calling it on Tensors records a node: ``op(x, w, axis=1)``.
 
     ``jvp`` (forward mode): ``ELEMENTWISE`` (a diagonal Jacobian: the VJPs serve as JVPs), ``LINEAR``
     (the forward applied to the tangents), a function ``jvp(tangents, out, *arrays, **op_args)``, or
     None (assembled from the VJPs, one per output element). ``domain``: where ``check_op`` samples
-    random points.
+    random points. ``kernels``: in-place versions of the forward and VJPs (``Kernels``) that
+    ``autograd.compile`` replays without allocating; they must give exactly what the forward and VJPs give.
     """
     _check_declaration(name, forward, vjps, "tensor_op")
-    op = TensorOp(name, forward, tuple(vjps), doc, domain=domain, view=view, jvp=jvp, register=False)
-    _register(op)
+    if kernels is not None and not isinstance(kernels, Kernels):
+        raise TypeError(f"tensor_op {name!r}: kernels must be an autograd.extend.Kernels, got {type(kernels).__name__}")
+    if kernels is not None and kernels.vjps and len(kernels.vjps) != len(vjps):
+        raise ValueError(f"tensor_op {name!r}: {len(kernels.vjps)} VJP kernels for {len(vjps)} VJPs")
+    op = TensorOp(name, forward, tuple(vjps), doc, domain=domain, view=view, jvp=jvp, register=False, kernels=kernels)
+    _register(op, "tensor")
     return op
 
 
@@ -79,14 +94,18 @@ class ScalarPrimitive(NaryOp):
     ``backprop(g, parents)``, if given, is a faster way to add ``g * d out / d parent`` into each
     parent's ``grad`` (``check_op`` compares it with ``derivatives``)."""
 
-    def __init__(self, name, forward, derivatives, doc, domain, backprop, symbol):
+    def __init__(self, name, forward, derivatives, doc, domain, backprop, symbol, label):
         super().__init__(name, symbol or name, forward, derivatives, doc, domain=domain, register=False)
         self.fast_backprop = backprop
+        self.node_label = label
 
     def backprop(self, node):
         if self.fast_backprop is None:
             return super().backprop(node)
         self.fast_backprop(node.grad, self.parents(node))
+
+    def label(self, node) -> str:
+        return self.symbol if self.node_label is None else self.node_label(node)
 
     def __call__(self, *args):
         """Record a node from Values (numbers are taken as constant Values)."""
@@ -95,12 +114,43 @@ class ScalarPrimitive(NaryOp):
         return nary(self, _real(data, f"{self.name}: forward"), values)
 
 
-def scalar_op(name, forward, derivatives, doc="", domain=(-2.0, 2.0), backprop=None, symbol=None):
+class ScalarConstantPrimitive(ConstantOp):
+    """A scalar primitive ``f(x, c)`` declared with ``scalar_op(..., constant=True)``: its node's one
+    parent is ``x``; the number ``c`` is kept on the node (``op_args`` ``{"c": c}``), not differentiated."""
+
+    def __init__(self, name, forward, derivatives, doc, domain, symbol, label):
+        super().__init__(name, symbol or f"{name}(c)", forward, derivatives, doc, domain=domain, register=False)
+        self.node_label = label
+
+    def label(self, node) -> str:
+        return super().label(node) if self.node_label is None else self.node_label(node)
+
+    def __call__(self, x, c):
+        """Record a node from the Value ``x`` (a number is taken as a constant Value) and the number ``c``."""
+        x = x if isinstance(x, Value) else Value(_real(x, self.name))
+        c = _real(c, f"{self.name}: the constant")
+        return with_constant(self, _real(self.forward(x.data, c), f"{self.name}: forward"), x, c)
+
+
+def scalar_op(
+    name, forward, derivatives, doc="", domain=(-2.0, 2.0), backprop=None, symbol=None, constant=False, label=None
+):
     """A scalar primitive on Values: ``forward(*floats) -> float``, ``derivatives(out, *inputs)``
-    returning one local derivative per input. Calling it records a node: ``op(a, b)``."""
+    returning one local derivative per input. Calling it records a node: ``op(a, b)``.
+
+    ``constant=True``: the op is ``f(x, c)`` with ``c`` a number kept on the node (``op(x, c)``), and
+    ``derivatives(out, x, c)`` returns ``(d/dx,)``. ``symbol``: how the op reads in pictures (``c``
+    in it stands for the constant); ``label(node)``: a picture's text for one node, if it depends on
+    the node.
+    """
     _check_declaration(name, forward, [derivatives], "scalar_op")
-    op = ScalarPrimitive(name, forward, derivatives, doc, domain, backprop, symbol)
-    _register(op)
+    if constant:
+        if backprop is not None:
+            raise ValueError(f"scalar_op {name!r}: backprop= is for ops without a constant")
+        op = ScalarConstantPrimitive(name, forward, derivatives, doc, domain, symbol, label)
+    else:
+        op = ScalarPrimitive(name, forward, derivatives, doc, domain, backprop, symbol, label)
+    _register(op, "scalar")
     return op
 
 
@@ -199,7 +249,8 @@ def check_op(op, *sample_inputs, random_points=3, eps=1e-6, atol=1e-6, rtol=1e-5
     For a tensor op: each VJP (in a random direction) and the JVP (in a random tangent), at the
     sample inputs and at ``random_points`` points drawn from ``op.domain`` with the same shapes. For
     a scalar op: each declared local derivative (and a ``backprop`` fast path, if any). ``op_args``
-    are passed to the forward and the rules (``axis=1``, ...).
+    are passed to the forward and the rules (``axis=1``, ...); a scalar op declared with
+    ``constant=True`` takes its constant as ``c=``.
     """
     if not sample_inputs:
         raise ValueError(f"check_op {op.name!r}: give sample inputs (arrays for a tensor op, numbers for a scalar op)")
@@ -214,13 +265,18 @@ def check_op(op, *sample_inputs, random_points=3, eps=1e-6, atol=1e-6, rtol=1e-5
         for label, arrays in points:
             _check_tensor_point(op, arrays, op_args, label, rng, eps, result)
     else:
+        constant = isinstance(op, ConstantOp)
+        if constant != ("c" in op_args) or set(op_args) - {"c"}:
+            wanted = "its constant as c= and nothing else" if constant else "no keyword arguments"
+            raise TypeError(f"check_op {op.name!r}: this scalar op takes {wanted}, got {sorted(op_args)}")
         xs = [float(x.data if isinstance(x, Value) else x) for x in sample_inputs]
         points = [("sample 0", xs)]
         lo, hi = op.domain
         for k in range(random_points):
             points.append((f"random {k}", [float(v) for v in rng.uniform(lo, hi, len(xs))]))
+        extra = (float(op_args["c"]),) if constant else ()
         for label, values in points:
-            _check_scalar_point(op, values, label, eps, result)
+            _check_scalar_point(op, values, extra, label, eps, result)
     return result
 
 
@@ -258,16 +314,16 @@ def _check_tensor_point(op, arrays, op_args, label, rng, eps, result):
         _agreement(label, "jvp", declared, (up - down) / (2 * eps), result)
 
 
-def _check_scalar_point(op, xs, label, eps, result):
-    out = op.forward(*xs)
-    declared = op.derivatives(out, *xs)
+def _check_scalar_point(op, xs, extra, label, eps, result):
+    out = op.forward(*xs, *extra)
+    declared = op.derivatives(out, *xs, *extra)
     if len(declared) != len(xs):
         raise ValueError(f"check_op {op.name!r}: {len(declared)} derivatives for {len(xs)} inputs")
     for i in range(len(xs)):
         up, down = list(xs), list(xs)
         up[i] += eps
         down[i] -= eps
-        numeric = (op.forward(*up) - op.forward(*down)) / (2 * eps)
+        numeric = (op.forward(*up, *extra) - op.forward(*down, *extra)) / (2 * eps)
         _agreement(label, f"d/dx{i}", float(declared[i]), numeric, result)
     if getattr(op, "fast_backprop", None) is not None:
         parents = [Value(x) for x in xs]

@@ -159,7 +159,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _with_constant(ops.ADD_CONST, self.data + c, self, c)
+        return with_constant(ops.ADD_CONST, self.data + c, self, c)
 
     def __mul__(self, other):
         if type(other) is Value or isinstance(other, Value):
@@ -167,7 +167,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _with_constant(ops.MUL_CONST, self.data * c, self, c)
+        return with_constant(ops.MUL_CONST, self.data * c, self, c)
 
     def __pow__(self, other):
         if isinstance(other, Value):
@@ -175,13 +175,13 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _with_constant(ops.POW_CONST, ops.power(self.data, c), self, c)
+        return with_constant(ops.POW_CONST, ops.power(self.data, c), self, c)
 
     def __rpow__(self, other):
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _with_constant(ops.RPOW_CONST, ops.power(c, self.data), self, c)
+        return with_constant(ops.RPOW_CONST, ops.power(c, self.data), self, c)
 
     def __neg__(self):
         return self * -1.0
@@ -307,7 +307,9 @@ def _unary(op, data, x):
     return _binary(op, data, x, None)
 
 
-def _with_constant(op, data, x, c):
+def with_constant(op, data, x, c):
+    """A node made by a ``ConstantOp`` from the Value ``x`` and the number ``c`` (kept on the node, not
+    differentiated), whose forward gave ``data``."""
     v = _binary(op, data, x, c)
     if v.op is None:
         v._b = None

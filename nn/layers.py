@@ -1,56 +1,55 @@
-"""Layers as modules: ``Linear``, ``Sequential``, and the activations ``Sigmoid``, ``Tanh``, ``ReLU``."""
+"""Layers as modules, by PyTorch's names: ``Linear``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten``,
+``Dropout``, ``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d``, ``Embedding``, ``Sequential``, and the
+activations ``Sigmoid``, ``Tanh``, ``ReLU``, ``GELU``.
+
+Initialisation as PyTorch's defaults, drawn from a numpy Generator (``rng``: a Generator, a seed or
+None) in float64 and stored in ``dtype``: ``Linear`` and ``Conv2d`` weights Kaiming-uniform with
+``a = sqrt(5)``, which is uniform in ``±1/sqrt(fan_in)``, their biases uniform in ``±1/sqrt(fan_in)``
+(``fan_in`` = inputs per output: ``in_features``, or ``in_channels kh kw``); ``Embedding`` standard
+normal; normalisation weights 1 and biases 0. The numbers differ from torch's (another generator);
+copy weights to compare.
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from autograd import Tensor
-from autograd import tensor_ops as ops
+from autograd import Tensor, no_grad
 from autograd.tensor import apply
 
+from . import functional as F
+from .arguments import as_rng, as_tensor, float_dtype, pair, positive_size
 from .module import Module
+from .primitives import LINEAR
+
+__all__ = [
+    "GELU",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "LayerNorm",
+    "Linear",
+    "MaxPool2d",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "as_rng",
+    "as_tensor",
+    "float_dtype",
+    "positive_size",
+]
 
 
-def as_rng(rng) -> np.random.Generator:
-    """``rng`` as a numpy Generator: a Generator is used as is, an int or ``None`` seeds a new one."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, numbers.Integral):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
-
-
-def positive_size(value, name: str, where: str) -> int:
-    """``value`` as an int >= 1: a layer size. ``TypeError`` for a non-integer (bools included),
-    ``ValueError`` below 1, each naming ``where`` and the argument ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{where}: {name} must be an int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{where}: {name} must be at least 1, got {value}")
-    return int(value)
-
-
-def float_dtype(dtype, where: str) -> np.dtype:
-    """``dtype`` as a numpy floating-point dtype, or ``TypeError`` naming ``where``."""
-    try:
-        found = np.dtype(dtype)
-    except TypeError:
-        found = None
-    if found is None or found.kind != "f":
-        raise TypeError(f"{where}: dtype must be a float type (np.float32, np.float64), got {dtype!r}")
-    return found
-
-
-def as_tensor(x, where: str) -> Tensor:
-    """``x`` as a Tensor (arrays and nested lists are wrapped as constants)."""
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{where}: expected a Tensor or an array, got {type(x).__name__}: {e}") from None
+def _uniform(rng, bound, shape, dtype):
+    return Tensor(rng.uniform(-bound, bound, shape), requires_grad=True, dtype=dtype)
 
 
 class Linear(Module):
@@ -60,8 +59,9 @@ class Linear(Module):
     stores the transpose, ``(out_features, in_features)``, and computes ``x @ weight.T + bias``;
     transpose when copying weights between the two. ``bias`` has shape ``(out_features,)`` (a bias
     assigned by hand may be anything that broadcasts, a 0-d one included).
-    Initialisation as PyTorch's default: both uniform in ``±1/sqrt(in_features)``, drawn in float64
-    and stored in ``dtype`` (float64 unless asked; float32 stays float32 through the layer).
+    Initialisation as PyTorch's default (Kaiming-uniform with ``a = sqrt(5)``): weight and bias
+    uniform in ``±1/sqrt(in_features)``, drawn in float64 and stored in ``dtype`` (float64 unless asked;
+    float32 stays float32 through the layer). ``nn.functional.linear`` takes torch's layout.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, dtype=np.float64):
@@ -85,7 +85,7 @@ class Linear(Module):
             )
         if self.bias is None:
             return x @ self.weight
-        return apply(ops.LINEAR, (x, self.weight, self.bias))
+        return apply(LINEAR, (x, self.weight, self.bias))
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -152,3 +152,227 @@ class ReLU(Module):
 
     def forward(self, x):
         return as_tensor(x, "ReLU").relu()
+
+
+class GELU(Module):
+    """``x Phi(x)`` elementwise (torch's exact form), or its tanh approximation (``approximate='tanh'``)."""
+
+    def __init__(self, approximate="none"):
+        F.gelu(np.zeros(1), approximate)  # checks the option now rather than at the first call
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Conv2d(Module):
+    """2-D convolution (cross-correlation) of NCHW input, as torch's ``nn.Conv2d``: ``weight`` of shape
+    ``(out_channels, in_channels, kh, kw)``, ``bias`` ``(out_channels,)``; ``kernel_size``, ``stride``
+    and ``padding`` an int or a pair (padding also ``'valid'`` or ``'same'``)."""
+
+    def __init__(
+        self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True, rng=None, dtype=np.float64
+    ):
+        where = "Conv2d"
+        self.in_channels = positive_size(in_channels, "in_channels", where)
+        self.out_channels = positive_size(out_channels, "out_channels", where)
+        self.kernel_size = pair(kernel_size, "kernel_size", where, 1)
+        self.stride = pair(stride, "stride", where, 1)
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding", where, 0)
+        dtype = float_dtype(dtype, where)
+        rng = as_rng(rng)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)  # Kaiming-uniform with a = sqrt(5): gain sqrt(1/3) times sqrt(3 / fan_in)
+        self.weight = _uniform(rng, bound, (self.out_channels, self.in_channels, *self.kernel_size), dtype)
+        self.bias = _uniform(rng, bound, (self.out_channels,), dtype) if bias else None
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self):
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}, bias={self.bias is not None}"
+        )
+
+
+class _Pool2d(Module):
+    function = None
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        where = type(self).__name__
+        self.kernel_size = pair(kernel_size, "kernel_size", where, 1)
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride", where, 1)
+        self.padding = pair(padding, "padding", where, 0)
+
+    def forward(self, x):
+        return type(self).function(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """The max of each ``kernel_size`` window, moved by ``stride`` (default: the kernel size)."""
+
+    function = staticmethod(F.max_pool2d)
+
+
+class AvgPool2d(_Pool2d):
+    """The mean of each ``kernel_size`` window, moved by ``stride`` (default: the kernel size)."""
+
+    function = staticmethod(F.avg_pool2d)
+
+
+class Flatten(Module):
+    """Axes ``start_dim`` to ``end_dim`` merged into one (by default all but the batch axis), as torch."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x):
+        return as_tensor(x, "Flatten").flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """In training mode each element is zeroed with probability ``p`` and the rest scaled by
+    ``1 / (1 - p)``; in evaluation mode (``eval()``) the input passes unchanged. ``generator``: a numpy
+    Generator, an int seed (a Generator made once, so successive calls draw new masks) or None
+    (``autograd.manual_seed``'s generator)."""
+
+    def __init__(self, p=0.5, generator=None):
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability p must lie in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.generator = None if generator is None else as_rng(generator)
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class LayerNorm(Module):
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last axes, which must be ``normalized_shape``;
+    ``weight`` (ones) and ``bias`` (zeros) of that shape unless ``elementwise_affine=False``."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=np.float64):
+        shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+        for size in shape:
+            positive_size(size, "normalized_shape", "LayerNorm")
+        self.normalized_shape = shape
+        self.eps = eps
+        dtype = float_dtype(dtype, "LayerNorm")
+        self.weight = Tensor(np.ones(shape), requires_grad=True, dtype=dtype) if elementwise_affine else None
+        self.bias = Tensor(np.zeros(shape), requires_grad=True, dtype=dtype) if elementwise_affine and bias else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"
+
+
+class _BatchNorm(Module):
+    """Batch normalisation of axis 1 (see ``nn.functional.batch_norm``), as torch's modules: buffers
+    ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` (Tensors without
+    gradient, updated in place in training mode); ``momentum=None`` is the cumulative average
+    ``1 / num_batches_tracked``. Evaluation mode (``eval()``) normalises with the running statistics.
+    A step with batch norm compiles with ``autograd.compile(step, validate=False)``: the one-time
+    validation runs the step twice, and would update the statistics twice."""
+
+    dims = ()
+    shapes = ""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=np.float64):
+        where = type(self).__name__
+        self.num_features = positive_size(num_features, "num_features", where)
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{where}: momentum must lie in [0, 1] or be None, got {momentum!r}")
+        self.eps = eps
+        self.momentum = momentum
+        self.track_running_stats = track_running_stats
+        dtype = float_dtype(dtype, where)
+        self.weight = Tensor(np.ones(num_features), requires_grad=True, dtype=dtype) if affine else None
+        self.bias = Tensor(np.zeros(num_features), requires_grad=True, dtype=dtype) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+
+    def forward(self, x):
+        where = type(self).__name__
+        x = as_tensor(x, where)
+        if x.ndim not in self.dims or x.shape[1] != self.num_features:
+            shapes = self.shapes.format(c=self.num_features)
+            raise ValueError(f"{where}({self.num_features}): input must have shape {shapes}, got {x.shape}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked += 1
+                if self.momentum is None:  # a Tensor: a compiled step replays the count
+                    factor = 1.0 / self.num_batches_tracked
+        tracked = self.track_running_stats
+        return F.batch_norm(
+            x,
+            self.running_mean if tracked else None,
+            self.running_var if tracked else None,
+            self.weight,
+            self.bias,
+            training=self.training or not tracked,
+            momentum=factor,
+            eps=self.eps,
+        )
+
+    def extra_repr(self):
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.weight is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of ``(N, C)`` or ``(N, C, L)`` input over N (and L), per channel C."""
+
+    dims = (2, 3)
+    shapes = "(N, {c}) or (N, {c}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of ``(N, C, H, W)`` input over N, H and W, per channel C."""
+
+    dims = (4,)
+    shapes = "(N, {c}, H, W)"
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of ``embedding_dim`` numbers (standard normal, as torch);
+    ``forward(ids)`` picks the rows ``ids``, repeated ids adding up their gradients. ``padding_idx``: that
+    row starts at zero and gets no gradient."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, rng=None, dtype=np.float64):
+        n = positive_size(num_embeddings, "num_embeddings", "Embedding")
+        dim = positive_size(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None and not -n <= padding_idx < n:
+            raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {n} embeddings")
+        self.num_embeddings, self.embedding_dim = n, dim
+        self.padding_idx = None if padding_idx is None else padding_idx % n
+        weight = as_rng(rng).standard_normal((n, dim))
+        if self.padding_idx is not None:
+            weight[self.padding_idx] = 0.0
+        self.weight = Tensor(weight, requires_grad=True, dtype=float_dtype(dtype, "Embedding"))
+
+    def forward(self, ids):
+        return F.embedding(ids, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

@@ -24,12 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import Tensor, Value
-from autograd import scalar_ops as sops
-from autograd import tensor_ops as ops
 from autograd.tensor import apply, constant
-from autograd.value import _with_constant
 
-from .layers import as_tensor
+from . import primitives as P
+from .arguments import as_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -52,13 +50,13 @@ def binary_cross_entropy(p, target, reduction="mean"):
         return _scalar_bce(p, target, reduction)
     p, target = _pair(name, p, target, reduction)
     _check_probabilities(name, p.data, target.data)
-    return apply(ops.BINARY_CROSS_ENTROPY, (p, target), reduction=reduction)
+    return apply(P.BINARY_CROSS_ENTROPY, (p, target), reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """BCE of ``sigmoid(z)``: ``max(z, 0) - z y + ln(1 + e^-|z|)``; d/dz = sigmoid(z) - y."""
     logits, target = _pair("binary_cross_entropy_with_logits", logits, target, reduction)
-    return apply(ops.BINARY_CROSS_ENTROPY_WITH_LOGITS, (logits, target), reduction=reduction)
+    return apply(P.BINARY_CROSS_ENTROPY_WITH_LOGITS, (logits, target), reduction=reduction)
 
 
 def cross_entropy(logits, labels, reduction="mean"):
@@ -83,7 +81,7 @@ def cross_entropy(logits, labels, reduction="mean"):
     if n and (labels.min() < 0 or labels.max() >= c):
         bad = labels[(labels < 0) | (labels >= c)][0]
         raise ValueError(f"cross_entropy: label {bad} is out of range for {c} classes (0..{c - 1})")
-    return apply(ops.CROSS_ENTROPY, (logits,), labels=labels.astype(np.intp), reduction=reduction)
+    return apply(P.CROSS_ENTROPY, (logits,), labels=labels.astype(np.intp), reduction=reduction)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -193,7 +191,7 @@ def _scalar_bce(p, target, reduction):
 
 
 def _bce_value(p: Value, y: float) -> Value:
-    return _with_constant(sops.BINARY_CROSS_ENTROPY, sops.binary_cross_entropy(p.data, y), p, y)
+    return P.SCALAR_BINARY_CROSS_ENTROPY(p, y)
 
 
 def _nest_shape(nest) -> tuple:

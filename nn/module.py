@@ -14,6 +14,14 @@ parameters are listed, so a list appended to after ``__init__`` is seen too:
 
 A module's own parameters come first, then its children's, as in PyTorch.
 
+Buffers (``register_buffer``): Tensors a module keeps and updates itself (in place, through Tensor
+ops, so that ``autograd.compile`` replays the update), not trained, such as batch norm's running
+statistics. ``state_dict()`` holds them after the module's parameters (as PyTorch), ``load_state_dict``
+and ``load`` write them in place; ``parameters()`` does not list them.
+
+Training and evaluation: every module has a ``training`` flag (True unless set); ``train()`` and
+``eval()`` set it on the module and every module inside it, as PyTorch. Dropout and batch norm read it.
+
 Shared parameters: ``parameters()`` and ``named_parameters()`` list each parameter once, by
 identity, under the first name that reaches it (``Sequential(lin, lin)`` has two parameters, not
 four), so an optimizer steps a tied weight once. ``state_dict()`` names it under every name that
@@ -30,12 +38,16 @@ import zipfile
 import numpy as np
 
 from autograd import Tensor, Value, graph
+from autograd.tensor import constant
 
 from .archive import EXPECTED, NpzReader, write_npz
 
 
 class Module:
     """Base class: subclasses assign parameters and children in ``__init__`` and define ``forward``."""
+
+    training = True
+    """Whether the module is in training mode (``train()``) or evaluation mode (``eval()``)."""
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -77,6 +89,71 @@ class Module:
             yield from child._walk_groups(f"{prefix}{name}.", path)
         path.discard(id(self))
 
+    def modules(self):
+        """This module and every module inside it, each once (by identity), parents before children."""
+        seen = set()
+        stack = [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield m
+            stack.extend(reversed([child for _, child in m.named_children()]))
+
+    def train(self, mode: bool = True):
+        """Set training mode (``mode=True``) or evaluation mode on this module and all inside it; returns it."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be True or False, got {mode!r}")
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self):
+        """Evaluation mode (``train(False)``): dropout passes its input through, batch norm uses its running
+        statistics. Returns the module."""
+        return self.train(False)
+
+    def register_buffer(self, name: str, value) -> Tensor:
+        """Keep ``value`` (a Tensor without gradient, or an array, wrapped without a copy) as attribute
+        ``name`` and in ``state_dict`` under that name: state the module updates itself, not a parameter."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"register_buffer: name must be an identifier, got {name!r}")
+        if isinstance(value, np.ndarray):
+            value = constant(value)
+        if not isinstance(value, Tensor) or value.requires_grad:
+            raise TypeError(f"register_buffer: {name!r} must be an array or a Tensor without gradient, got {value!r}")
+        names = self.__dict__.get("_buffer_names", ())
+        self.__dict__["_buffer_names"] = names if name in names else (*names, name)
+        setattr(self, name, value)
+        return value
+
+    def named_buffers(self, prefix=""):
+        """``(dotted name, Tensor)`` for every buffer, children's included."""
+        for name, kind, value in self._walk_state(prefix, set()):
+            if kind == "buffer":
+                yield name, value
+
+    def named_state(self, prefix=""):
+        """``(dotted name, parameter group or buffer)``: the entries of ``state_dict`` in order (each module's
+        parameters, then its buffers, then its children's, as PyTorch)."""
+        for name, _, value in self._walk_state(prefix, set()):
+            yield name, value
+
+    def _walk_state(self, prefix, path):
+        path.add(id(self))
+        children = []
+        for name, kind, value in self.named_members():
+            if kind == "parameter":
+                yield prefix + name, kind, value
+            elif id(value) not in path:
+                children.append((name, value))
+        for name in self.__dict__.get("_buffer_names", ()):
+            yield prefix + name, "buffer", getattr(self, name)
+        for name, child in children:
+            yield from child._walk_state(f"{prefix}{name}.", path)
+        path.discard(id(self))
+
     def named_parameters(self):
         """``(dotted name, parameter)`` for every Tensor and Value, children's included, each once.
 
@@ -110,8 +187,8 @@ class Module:
     # ------------------------------------------------------------------ state
 
     def state_dict(self) -> dict:
-        """``name -> ndarray``: a copy of every parameter group's data."""
-        return {name: _read(group, "data") for name, group in self.named_groups()}
+        """``name -> ndarray``: a copy of every parameter group's data and every buffer."""
+        return {name: _read(group, "data") for name, group in self.named_state()}
 
     def grad_dict(self) -> dict:
         """``name -> ndarray``: a copy of the gradients in ``state_dict``'s layout (zeros where none flowed)."""
@@ -125,7 +202,7 @@ class Module:
         parameter with different arrays raise ``ValueError``. Nothing is written unless every
         check passes.
         """
-        groups = dict(self.named_groups())
+        groups = dict(self.named_state())
         check_keys(f"load_state_dict: {type(self).__name__}", list(groups), list(state), strict)
         arrays = {}
         for name, group in groups.items():
@@ -164,7 +241,7 @@ class Module:
         header before any array is read, so a damaged or hostile file costs no more memory than
         the module's own parameters. Never unpickles anything.
         """
-        expected = {name: _shape(group) for name, group in self.named_groups()}
+        expected = {name: _shape(group) for name, group in self.named_state()}
         where = f"load: {os.fspath(path) if isinstance(path, (str, os.PathLike)) else 'file'}"
         with NpzReader(path, where) as archive:
             check_keys(f"load: {type(self).__name__}", list(expected), archive.names, strict)

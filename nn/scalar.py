@@ -3,7 +3,7 @@
 Constructors and initialisation are micrograd's (``random.uniform(-1, 1)`` per weight, bias 0, in
 the same order), so after the same ``random.seed`` the weights are identical. The difference is the
 graph: micrograd builds ``b + w_1 x_1 + ... + w_n x_n`` from 2n binary nodes; here it is one
-``weighted_sum`` node with 2n + 1 parents (``scalar_ops.WEIGHTED_SUM``), which makes the graph
+``weighted_sum`` node with 2n + 1 parents (``nn.primitives.WEIGHTED_SUM``), which makes the graph
 about ten times smaller and the training loop correspondingly faster.
 
 Names, for the pictures: an ``MLP``'s parameters are labelled ``w[layer][neuron][i]`` (the weight
@@ -17,12 +17,10 @@ from __future__ import annotations
 import random
 
 from autograd import Value
-from autograd import scalar_ops as sops
 from autograd.value import nary
 
 from .module import Module
-
-_WEIGHTED_SUM = sops.WEIGHTED_SUM
+from .primitives import WEIGHTED_SUM
 
 
 def as_values(xs, name: str = "") -> list:
@@ -58,7 +56,7 @@ def weighted_sum_of_values(w: tuple, x: tuple, b: Value) -> Value:
     acc = b.data
     for wi, xi in zip(w, x):
         acc += wi.data * xi.data
-    return nary(_WEIGHTED_SUM, acc, (*w, *x, b))
+    return nary(WEIGHTED_SUM, acc, (*w, *x, b))
 
 
 class Neuron(Module):

@@ -19,8 +19,9 @@ from autograd import Tensor, Value
 from autograd import tensor_ops as ops
 from autograd.tensor import apply
 
-from .layers import as_tensor, float_dtype, positive_size
+from .arguments import as_tensor, float_dtype, positive_size
 from .module import Module
+from .primitives import LINEAR
 from .scalar import weighted_sum_of_values
 
 
@@ -52,7 +53,7 @@ class TwoLayerNet(Module):
 
     def forward(self, x):
         """``s(s(x @ w1 + b1) @ w2 + b2)`` for ``x`` of shape (N, in): four nodes."""
-        return apply(ops.SIGMOID, (apply(ops.LINEAR, (self.hidden(x), self.w2, self.b2)),))
+        return apply(ops.SIGMOID, (apply(LINEAR, (self.hidden(x), self.w2, self.b2)),))
 
     def hidden(self, x):
         """The hidden layer's activations ``s(x @ w1 + b1)``, shape (N, hidden): two nodes (the
@@ -60,7 +61,7 @@ class TwoLayerNet(Module):
         x = as_tensor(x, "TwoLayerNet")
         if x.ndim != 2 or x.shape[1] != self.w1.shape[0]:
             raise ValueError(f"TwoLayerNet: input must have shape (N, {self.w1.shape[0]}), got {x.shape}")
-        return apply(ops.SIGMOID, (apply(ops.LINEAR, (x, self.w1, self.b1)),))
+        return apply(ops.SIGMOID, (apply(LINEAR, (x, self.w1, self.b1)),))
 
     def extra_repr(self):
         (i, h), o = self.w1.shape, self.w2.shape[1]

@@ -31,8 +31,8 @@ from hypothesis.extra import numpy as hnp
 
 import nn
 from autograd import Tensor, Value, no_grad
-from autograd import tensor_ops as tops
 from autograd.tensor import apply
+from nn.primitives import LINEAR
 from nn.scalar import weighted_sum
 
 # ----------------------------------------------------------------------------- settings
@@ -962,7 +962,7 @@ TENSOR_OPS = OpTable(
             "linear",
             "nn",
             _build_linear,
-            lambda x, w, bias: apply(tops.LINEAR, (x, w, bias)),
+            lambda x, w, bias: apply(LINEAR, (x, w, bias)),
             lambda torch, x, w, bias: x @ w + bias,
             lambda x, w, bias: f"apply(LINEAR, ({x}, {w}, {bias}))",
         ),

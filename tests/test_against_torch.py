@@ -1,12 +1,13 @@
-"""Forward values and gradients of every tensor op (and a few composites) against PyTorch, float64."""
+"""Forward values and gradients of every tensor op (the engine's and those nn declares through
+autograd.extend) and a few composites against PyTorch, float64."""
 
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 import pytest
 
+import nn.conv as C
+import nn.primitives as P
 from autograd import (
     Tensor,
     array_split,
@@ -22,11 +23,12 @@ from autograd import (
     topological_order,
     where,
 )
+from autograd import tensor_ops as tops
+from autograd.extend import registered
 from autograd.tensor import apply
-from autograd.tensor_ops import TENSOR_OPS
 
-with contextlib.suppress(Exception):  # nn's primitives register into the same table on import
-    import nn  # noqa: F401
+# the engine's tensor ops and nn's (ops tests declare for their own checks are named test_*)
+TENSOR_OPS = {**tops.TENSOR_OPS, **{n: op for n, op in registered("tensor").items() if not n.startswith("test_")}}
 
 RNG = np.random.default_rng(20240613)
 
@@ -239,12 +241,12 @@ def build_cases(torch):
     }
     cases.update(engine_cases(torch))
     labels = np.array([0, 2, 2, 1])
-    optional = {
+    nn_cases = {
         "linear": [
             (
                 f"linear-{xs}",
                 [normal(*xs), normal(3, 2), normal(2)],
-                lambda x, w, b: apply(TENSOR_OPS["linear"], (x, w, b)),
+                lambda x, w, b: apply(P.LINEAR, (x, w, b)),
                 lambda x, w, b: x @ w + b,
             )
             for xs in ((4, 3), (3,), (2, 4, 3))
@@ -253,7 +255,7 @@ def build_cases(torch):
             (
                 f"bce-{r}",
                 [RNG.uniform(0.1, 0.9, 5), RNG.uniform(0, 1, 5)],
-                lambda p, y, r=r: apply(TENSOR_OPS["binary_cross_entropy"], (p, y), reduction=r),
+                lambda p, y, r=r: apply(P.BINARY_CROSS_ENTROPY, (p, y), reduction=r),
                 lambda p, y, r=r: F.binary_cross_entropy(p, y, reduction=r),
             )
             for r in ("mean", "sum", "none")
@@ -262,7 +264,7 @@ def build_cases(torch):
             (
                 f"bce-logits-{r}",
                 [normal(2, 3) * 3, RNG.uniform(0, 1, (2, 3))],
-                lambda z, y, r=r: apply(TENSOR_OPS["binary_cross_entropy_with_logits"], (z, y), reduction=r),
+                lambda z, y, r=r: apply(P.BINARY_CROSS_ENTROPY_WITH_LOGITS, (z, y), reduction=r),
                 lambda z, y, r=r: F.binary_cross_entropy_with_logits(z, y, reduction=r),
             )
             for r in ("mean", "sum", "none")
@@ -271,15 +273,93 @@ def build_cases(torch):
             (
                 f"cross_entropy-{r}",
                 [normal(4, 3) * 2],
-                lambda z, r=r: apply(TENSOR_OPS["cross_entropy"], (z,), labels=labels, reduction=r),
+                lambda z, r=r: apply(P.CROSS_ENTROPY, (z,), labels=labels, reduction=r),
                 lambda z, r=r: F.cross_entropy(z, torch.from_numpy(labels), reduction=r),
             )
             for r in ("mean", "sum", "none")
         ],
     }
-    for name, op_cases in optional.items():
-        if name in TENSOR_OPS:  # the nn primitives, when declared
-            cases[name] = op_cases
+    cases.update(nn_cases)
+    cases.update(conv_cases(torch))
+    return cases
+
+
+WINDOWS = [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 2), (1, 2), (1, 0)), ((2, 3), (1, 1), (0, 1))]
+
+
+def conv_cases(torch):
+    """nn.conv's primitives against torch.nn.functional (unfold and fold in torch's (N, C kh kw, L) layout)."""
+    F = torch.nn.functional
+
+    def torch_unfold(x, k, s, p):
+        n, c, h, w = x.shape
+        oh, ow = (h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1
+        return F.unfold(x, k, padding=p, stride=s).reshape(n, c, *k, oh, ow).permute(0, 1, 4, 5, 2, 3)
+
+    def torch_fold(cols, size, k, s, p):
+        n, c, oh, ow = cols.shape[:4]
+        return F.fold(cols.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow), size, k, padding=p, stride=s)
+
+    def our_fold(cols, size, s, p):
+        return apply(C.FOLD, (cols,), input_size=size, stride=s, padding=p)
+
+    cases = {name: [] for name in ("unfold", "fold", "conv2d", "max_pool2d", "avg_pool2d")}
+    for k, s, p in WINDOWS:
+        oh, ow = (6 + 2 * p[0] - k[0]) // s[0] + 1, (5 + 2 * p[1] - k[1]) // s[1] + 1
+        tag = f"k={k}-s={s}-p={p}"
+        cases["unfold"].append(
+            (
+                f"unfold-{tag}",
+                [normal(2, 3, 6, 5)],
+                lambda x, k=k, s=s, p=p: apply(C.UNFOLD, (x,), kernel_size=k, stride=s, padding=p),
+                lambda x, k=k, s=s, p=p: torch_unfold(x, k, s, p),
+            )
+        )
+        cases["fold"].append(
+            (
+                f"fold-{tag}",
+                [normal(2, 3, oh, ow, *k)],
+                lambda c, s=s, p=p: our_fold(c, (6, 5), s, p),
+                lambda c, k=k, s=s, p=p: torch_fold(c, (6, 5), k, s, p),
+            )
+        )
+        cases["conv2d"].append(
+            (
+                f"conv2d-{tag}",
+                [normal(2, 3, 6, 5), normal(4, 3, *k), normal(4)],
+                lambda x, w, b, s=s, p=p: apply(C.CONV2D, (x, w, b), stride=s, padding=p),
+                lambda x, w, b, s=s, p=p: F.conv2d(x, w, b, s, p),
+            )
+        )
+        for name in ("max_pool2d", "avg_pool2d"):
+            op = C.MAX_POOL2D if name == "max_pool2d" else C.AVG_POOL2D
+            cases[name].append(
+                (
+                    f"{name}-{tag}",
+                    [normal(2, 3, 6, 5)],
+                    lambda x, op=op, k=k, s=s, p=p: apply(op, (x,), kernel_size=k, stride=s, padding=p),
+                    lambda x, name=name, k=k, s=s, p=p: getattr(F, name)(x, k, s, p),
+                )
+            )
+    ties = np.repeat(np.repeat(np.array([[[[1.0, 2.0], [2.0, 0.0]]]]), 2, axis=2), 2, axis=3)  # windows of equal values
+    cases["max_pool2d"].append(
+        (
+            "max_pool2d-ties-go-to-the-first",
+            [ties],
+            lambda x: apply(C.MAX_POOL2D, (x,), kernel_size=(2, 2), stride=(2, 2), padding=(0, 0)),
+            lambda x: F.max_pool2d(x, 2),
+        )
+    )
+    cases["erf"] = [("erf", [normal(3, 4) * 2], lambda x: apply(P.ERF, (x,)), torch.erf)]
+    cases["gelu"] = [
+        (
+            f"gelu-{a}",
+            [normal(3, 4) * 3],
+            lambda x, a=a: apply(P.GELU, (x,), approximate=a),
+            lambda x, a=a: F.gelu(x, approximate=a),
+        )
+        for a in ("none", "tanh")
+    ]
     return cases
 
 

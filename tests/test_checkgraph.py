@@ -79,3 +79,35 @@ def test_the_graph_is_left_as_it_was():
     check_graph(y)
     np.testing.assert_array_equal(x.data, before)
     assert x.grad is None
+
+
+def test_nn_primitives_pass_and_a_broken_extension_op_is_named():
+    from autograd.extend import tensor_op
+    from nn.losses import cross_entropy
+    from nn.primitives import LINEAR
+
+    x = Tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], label="x")
+    w = Tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True, label="w")
+    b = Tensor([0.1, -0.2, 0.3, 0.0], requires_grad=True, label="b")
+    loss = cross_entropy(apply(LINEAR, (x, w, b)), [3, 1])
+    report = check_graph(loss)
+    assert report.passed and {"linear", "cross_entropy"} <= {c.op for c in report.checks}
+    halved = tensor_op(
+        "test_broken_halve", lambda a: a / 2, [lambda g, out, a: g], "a / 2; declared (wrongly) d/da = 1"
+    )
+    report = check_graph(halved(apply(LINEAR, (x, w, b))).sum())
+    assert report.failed_ops == ["test_broken_halve"]
+
+
+def test_a_conv_net_passes():
+    import nn.functional as F
+
+    rng = np.random.default_rng(2)
+    x = Tensor(rng.standard_normal((2, 1, 6, 6)), label="x")
+    w = Tensor(rng.standard_normal((3, 1, 3, 3)), requires_grad=True, label="w")
+    b = Tensor(rng.standard_normal(3), requires_grad=True, label="b")
+    h = F.max_pool2d(F.conv2d(x, w, b, padding=1).tanh(), 2)
+    loss = F.cross_entropy(F.avg_pool2d(h, 3).reshape(2, 3), [0, 2])
+    report = check_graph(loss)
+    assert report.passed, str(report)
+    assert {"conv2d", "max_pool2d", "avg_pool2d", "cross_entropy"} <= {c.op for c in report.checks}

@@ -21,6 +21,7 @@ from autograd import scalar_ops as sops
 from autograd.value import nary
 from autograd.viz import GraphvizNotFound, backprop_frames, backprop_steps
 from autograd.viz.frames import BackwardFrames, Progress
+from nn.primitives import WEIGHTED_SUM
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -125,17 +126,17 @@ def test_tensor_steps_need_a_seed_for_a_non_scalar_root():
 def test_steps_of_weighted_sums_are_the_real_walk(monkeypatch):
     model, loss = mlp_graph()
     order = topological_order(loss)
-    sums = [node for node in order if node.op is sops.WEIGHTED_SUM]
+    sums = [node for node in order if node.op is WEIGHTED_SUM]
     assert len(sums) == 5
     # WEIGHTED_SUM has its own backprop; the steps must come from it, once per node, not from a replay
     calls = []
-    real = sops.WEIGHTED_SUM.backprop
+    real = WEIGHTED_SUM.backprop
 
     def spy(node):
         calls.append(node)
         real(node)
 
-    monkeypatch.setitem(vars(sops.WEIGHTED_SUM), "backprop", spy)
+    monkeypatch.setitem(vars(WEIGHTED_SUM), "backprop", spy)
     steps = backprop_steps(loss)
     assert calls == sums[::-1]
     assert all(node.grad == 0.0 for node in order)  # no backward yet, and none left behind

@@ -6,7 +6,7 @@ import pytest
 from conftest import require_module
 
 from autograd import Value
-from autograd import scalar_ops as sops
+from nn.primitives import WEIGHTED_SUM
 from nn.scalar import MLP, Layer, Neuron, weighted_sum
 
 
@@ -24,10 +24,10 @@ def test_weighted_sum_is_one_node_with_per_parent_derivatives():
     x = [Value(3.0), 4.0]  # a number is wrapped as a Value
     b = Value(0.25)
     out = weighted_sum(w, x, b)
-    assert out.op is sops.WEIGHTED_SUM
+    assert out.op is WEIGHTED_SUM
     assert out.data == 0.25 + 0.5 * 3.0 + -2.0 * 4.0
     assert len(out.parents) == 5 and out.parents[0] is w[0] and out.parents[-1] is b
-    assert sops.WEIGHTED_SUM.local_derivatives(out) == (3.0, 4.0, 0.5, -2.0, 1.0)
+    assert WEIGHTED_SUM.local_derivatives(out) == (3.0, 4.0, 0.5, -2.0, 1.0)
     (out * 2.0).backward()
     assert [v.grad for v in w] == [6.0, 8.0] and out.parents[2].grad == 1.0 and b.grad == 2.0
     with pytest.raises(ValueError, match="weighted_sum: 2 weights but 1 inputs"):
