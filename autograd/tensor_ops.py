@@ -243,6 +243,19 @@ def sigmoid(x):
     return np.reciprocal(e, out=e)
 
 
+def masked(g, keep):
+    """``g`` where ``keep`` holds and exactly 0 elsewhere, also where ``g`` is infinite or NaN (a
+    structural zero of the chain rule). Equal to ``np.where(keep, g, 0)``; on arrays computed as
+    ``g * keep`` with the rare non-finite products put right, because numpy's ``where`` is 4-5x
+    slower with a mask of mixed signs (240 against 50 us for 65,536 elements)."""
+    if type(g) is np.ndarray and type(keep) is np.ndarray:
+        product = g * keep
+        if not np.isfinite(product).all():
+            product[~np.broadcast_to(keep, product.shape)] = 0.0
+        return product
+    return np.where(keep, g, 0.0)
+
+
 def _pow_base_vjp(g, out, a, b):
     """``g b a^(b-1)``, exactly 0 where ``b = 0`` (the output ignores ``a`` there)."""
     return np.where(b == 0, 0.0, g * (b * a ** (b - 1)))
@@ -553,10 +566,11 @@ SIGMOID = TensorOp(
 )
 RELU = TensorOp(
     "relu",
-    lambda a: np.where(a > 0, a, np.where(np.isnan(a), a, 0.0)),
-    (lambda g, out, a: np.where(a <= 0, 0.0, g),),
+    lambda a: np.maximum(a, 0.0),  # NaN stays NaN, and -0.0 stays -0.0, as torch
+    (lambda g, out, a: masked(g, ~(a <= 0)),),
     "max(0, a); d/da = 1 where a > 0 (and at NaN, as torch), else 0 (0 at the kink)",
     jvp=ELEMENTWISE_JVP,
+    kernels=Kernels(lambda out, a: np.maximum(a, 0.0, out=out)),
 )
 SQRT = TensorOp(
     "sqrt",

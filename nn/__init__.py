@@ -3,6 +3,7 @@
 from . import (
     code_templates,  # noqa: F401  (registers how nn's primitives read in backward_code)
     functional,
+    onnx_export,  # noqa: F401  (registers how nn's primitives are written as ONNX)
 )
 from .compare import GradientReport, GradientRow, broken_manual_gradients, compare_gradients
 from .layers import (

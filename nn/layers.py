@@ -285,9 +285,7 @@ class _BatchNorm(Module):
     """Batch normalisation of axis 1 (see ``nn.functional.batch_norm``), as torch's modules: buffers
     ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` (Tensors without
     gradient, updated in place in training mode); ``momentum=None`` is the cumulative average
-    ``1 / num_batches_tracked``. Evaluation mode (``eval()``) normalises with the running statistics.
-    A step with batch norm compiles with ``autograd.compile(step, validate=False)``: the one-time
-    validation runs the step twice, and would update the statistics twice."""
+    ``1 / num_batches_tracked``. Evaluation mode (``eval()``) normalises with the running statistics."""
 
     dims = ()
     shapes = ""

@@ -18,6 +18,8 @@ from autograd import tensor_ops as ops
 from autograd.extend import tensor_op
 from autograd.tensor import apply
 from autograd.tensor_ops import TensorOp
+from nn.onnx_export import WITHOUT_MAPPING
+from nn.primitives import LINEAR
 
 ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)
@@ -211,7 +213,7 @@ CASES = [
     ("expand_dims", lambda x: x.unsqueeze(1).expand_dims((0, -1)), [std(3, 4)]),
     ("cast", lambda x: x.astype(other_float(x)) * 2.0, [std(3, 4)]),
     ("cast", lambda x: x.astype(other_float(x)).astype(x.dtype), [std(3, 4)]),
-    ("linear", lambda x, w, b: apply(ops.LINEAR, (x, w, b)), [std(5, 3), std(3, 2), std(2)]),
+    ("linear", lambda x, w, b: apply(LINEAR, (x, w, b)), [std(5, 3), std(3, 2), std(2)]),
 ]
 
 
@@ -519,3 +521,43 @@ def test_autograd_onnx_imports_without_onnx_and_says_how_to_install_it():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert "pip install 'backprop-lab[onnx]'" in done.stdout
+
+
+def test_every_nn_primitive_has_a_mapping_or_a_reason():
+    from autograd.extend import registered
+
+    declared = {name for name, op in registered("tensor").items() if op.forward.__module__.startswith("nn.")}
+    assert {"linear", "conv2d", "gelu"} <= declared
+    assert declared <= set(agx.ONNX_OPS) | set(WITHOUT_MAPPING)
+
+
+def test_a_cnn_of_nns_layers_exports(ort, tmp_path):
+    rng = np.random.default_rng(9)
+    f32 = np.float32
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, rng=rng, dtype=f32),
+        nn.BatchNorm2d(4, dtype=f32),
+        nn.GELU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, padding=1, rng=rng, dtype=f32),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.LayerNorm(24, dtype=f32),
+        nn.Linear(24, 10, rng=rng, dtype=f32),
+    )
+    x = rng.standard_normal((5, 1, 8, 8)).astype(f32)
+    model.train()
+    model(Tensor(x))  # the running statistics move away from their start
+    model.eval()
+    with no_grad():
+        expected = model(Tensor(x)).data
+    path = tmp_path / "cnn.onnx"
+    agx.export(model, (Tensor(x),), path, dynamic_batch=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    got = session.run(None, {name: x})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    got3 = session.run(None, {name: x[:3]})[0]
+    np.testing.assert_allclose(got3, expected[:3], rtol=1e-5, atol=1e-5)

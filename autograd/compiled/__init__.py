@@ -118,8 +118,11 @@ class Compiled:
         plan = self._plan
         leaves = [n for n, _ in plan.leaf_states] + [p for p, _ in plan.parameters]
         state = {id(n): (n, n.grad, np.array(n.grad) if isinstance(n.grad, np.ndarray) else None) for n in leaves}
+        changed = [(t, np.array(t.data)) for t in plan.changed_before_update]  # e.g. running statistics
         for step in plan.steps[: plan.first_update]:
             step(numbers)
+        for t, before in changed:
+            np.copyto(t.data, before)
         replayed = _flatten(self._replayed(self._result, numbers))
         grads = {key: np.array(n.grad) for key, (n, _, _) in state.items() if isinstance(n.grad, np.ndarray)}
         for n, grad, content in state.values():

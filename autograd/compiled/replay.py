@@ -30,6 +30,7 @@ class Plan:
         self.items = {}  # id(float returned by item()) -> node
         self.constants = {}  # id(constant tensor) -> Num it was made from
         self.first_update = None  # index of the first step after a backward pass that changes parameters
+        self.changed_before_update = []  # tensors changed in place before it (running statistics)
         self._numbers = numbers
         self._start_grads = start_grads or {}  # id(leaf) -> its grad when the recorded call began
         self._build(events, inputs)
@@ -80,6 +81,8 @@ class Plan:
             elif kind == "inplace":
                 _, tensor, what, operand = event
                 self._mark_update()
+                if self.first_update is None:
+                    self.changed_before_update.append(tensor)
                 self.steps.append(self._inplace(tensor, what, operand))
             elif kind == "step":
                 self._mark_update()
@@ -137,7 +140,9 @@ class Plan:
                 if not expect_none:
                     written.add(id(n))  # an earlier gradient: contributions add to it
             else:
-                buffers[id(n)] = np.zeros_like(n.data)
+                # laid out as eager's gradient was (a sum over it then adds in the same order)
+                like = n.grad if isinstance(n.grad, np.ndarray) and n.grad.shape == n.data.shape else n.data
+                buffers[id(n)] = np.zeros_like(like)
         for root, seed in zip(roots, seeds):
             self.steps.append(_seed(buffers[id(root)], seed, id(root) in written))
             written.add(id(root))

@@ -5,12 +5,13 @@
 >>> ag_onnx.export(model, (x,), "model.onnx", dynamic_batch=True)
 
 Each recorded primitive is written by its entry in ``ONNX_OPS`` (keyed by op name: the engine's own
-ops and ``nn``'s fused ones); an op without one is an ``ExportError`` naming it and its node. The
+ops here, ``nn``'s and a user's added with ``register``); an op without one is an ``ExportError``
+naming it and its node. The
 ``onnx`` package is needed only when exporting: ``pip install 'backprop-lab[onnx]'``.
 """
 
 from .builder import DEFAULT_OPSET, MIN_OPSET, ExportError, GraphBuilder
-from .exporter import INSTALL_HINT, ONNX_OPS, export
+from .exporter import INSTALL_HINT, ONNX_OPS, export, register
 from .ops import UNMAPPED
 from .step import Mapping, Step
 
@@ -25,4 +26,5 @@ __all__ = [
     "Mapping",
     "Step",
     "export",
+    "register",
 ]

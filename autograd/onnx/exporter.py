@@ -12,11 +12,21 @@ import numpy as np
 from ..compiled.record import Recorder
 from ..tensor import Tensor
 from .builder import DEFAULT_OPSET, MIN_OPSET, ExportError, GraphBuilder
-from .nn_ops import NN_OPS
 from .ops import ENGINE_OPS, UNMAPPED
-from .step import Step
+from .step import Mapping, Step
 
-ONNX_OPS = {**ENGINE_OPS, **NN_OPS}
+ONNX_OPS = dict(ENGINE_OPS)
+
+
+def register(name: str, mapping: Mapping) -> None:
+    """How the op called ``name`` (declared anywhere: ``nn``, a user's ``autograd.extend`` op) is
+    written as ONNX: ``mapping``, a ``Mapping(write)`` whose ``write(graph, step)`` adds the nodes and
+    returns the output's name. ``nn`` registers its ops this way when imported."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"onnx.register: expected a Mapping for {name!r}, got {type(mapping).__name__}")
+    ONNX_OPS[name] = mapping
+
+
 """Every op the exporter can write, by op name: ``Mapping(write, batch_args)``. Add an entry to
 export an op of your own (``autograd.extend.tensor_op``) under its name."""
 

@@ -1,4 +1,4 @@
-"""``nn``'s fused primitives as ONNX operators, by op name (wherever the op is declared).
+"""How ``nn``'s primitives are written as ONNX operators by ``autograd.onnx.export``, registered by op name.
 
 The layer ops follow PyTorch's functional signatures and NCHW layout; tensors that take a gradient
 are the op's inputs and everything else (strides, running statistics, labels) its arguments:
@@ -21,8 +21,9 @@ import math
 
 import numpy as np
 
-from ..tensor_ops import bce_eps
-from .step import Mapping
+from autograd.onnx import Mapping, register
+
+from .primitives import bce_eps
 
 
 def _linear(g, s):
@@ -218,6 +219,10 @@ def _gelu(g, s):
     return g.op("Mul", [half, g.op("Add", [curve, g.scalar(1.0, dtype)])])
 
 
+def _erf(g, s):
+    return g.op("Erf", s.inputs)
+
+
 NN_OPS = {
     "linear": Mapping(_linear),
     "binary_cross_entropy": Mapping(_bce),
@@ -230,5 +235,15 @@ NN_OPS = {
     "layer_norm": Mapping(_layer_norm),
     "dropout": Mapping(_dropout),
     "gelu": Mapping(_gelu),
+    "erf": Mapping(_erf),
 }
 """``nn``'s fused ops by name."""
+
+for _name, _mapping in NN_OPS.items():
+    register(_name, _mapping)
+
+WITHOUT_MAPPING = {
+    "unfold": "made only by conv2d's backward pass (the transpose of fold); an inference graph has none",
+    "fold": "made only by conv2d's backward pass (the transpose of unfold); an inference graph has none",
+}
+"""``nn``'s primitives deliberately without a mapping, and why."""
