@@ -23,7 +23,7 @@ class ForwardPass:
     def __init__(self):
         self._tangents = {}  # id(node) -> (node, tangent): the node is kept so that its id stays unique
 
-    def seed(self, node, tangent) -> None:
+    def set_tangent(self, node, tangent) -> None:
         """Give input ``node`` the tangent ``tangent`` (a number for a Value, an array of its shape for a Tensor)."""
         if isinstance(node, Value):
             self._tangents[id(node)] = (node, float(tangent))
@@ -62,7 +62,7 @@ class ForwardPass:
 
 @contextlib.contextmanager
 def forward_mode():
-    """Carry tangents through every op inside the block: ``fp.seed(x, t)``, compute, ``fp.tangent(y)``."""
+    """Carry tangents through every op inside the block: ``fp.set_tangent(x, t)``, compute, ``fp.tangent(y)``."""
     fp = ForwardPass()
     graph.add_tracer(fp)
     try:

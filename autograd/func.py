@@ -69,7 +69,7 @@ def jvp(f, primals, tangents):
         call_args = []
         for p, t in zip(primals, tangents):
             x = p if isinstance(p, (Tensor, Value)) else _as_tensor(p, requires_grad=False)
-            fp.seed(x, t)
+            fp.set_tangent(x, t)
             call_args.append(x)
         out = f(*call_args)
         t_out = fp.tangent(out)

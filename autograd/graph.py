@@ -214,7 +214,8 @@ def topological_order(root) -> list:
 def backpropagate(root, seed, on_step=None, create_graph=False) -> list:
     """Apply the chain rule from ``root`` back to every leaf; return the topological order.
 
-    ``root`` and ``seed`` may be lists (several outputs, each with its gradient). Gradients of
+    ``seed`` is ``d L / d root``, the gradient backward starts from; ``root`` and ``seed`` may be lists
+    (several outputs, each with its gradient). Gradients of
     intermediate nodes are reset at the start of each pass, so a second ``backward`` over the same
     graph gives them that pass's gradient; leaf gradients accumulate across passes until the user
     zeroes them (as in PyTorch).

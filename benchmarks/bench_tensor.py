@@ -1,10 +1,10 @@
-"""Tensor engine: one training step of the seed's network against a hand-derived numpy step and
+"""Tensor engine: one training step of the article's network against a hand-derived numpy step and
 against PyTorch CPU eager: time side by side in one process, and peak memory.
 
     python benchmarks/bench_tensor.py [--quick] [--sizes 0,1,2] [--isolated] [--no-memory]
 
 A step is: forward ``sigmoid(sigmoid(x @ w1 + b1) @ w2 + b2)``, binary cross-entropy (summed, the
-seed's gradient), backward, and the SGD update ``p -= lr * dp`` with ``lr = 0.1 / N`` (the seed's
+article's gradient), backward, and the SGD update ``p -= lr * dp`` with ``lr = 0.1 / N`` (the article's
 0.1 on the mean loss, so that thousands of steps stay finite at every size). The three implementations take
 turns block by block on the same data, in float64; the figure is the median time per step over the
 blocks. With ``--isolated`` each contender instead runs in a fresh process of its own, taking turns:
@@ -64,7 +64,7 @@ def problem(n, n_in, hidden, seed=0):
 
 
 def numpy_step_fn(x, y, params, lr):
-    """The seed's hand-derived step (its gradient is that of the summed loss)."""
+    """The article's hand-derived step (its gradient is that of the summed loss)."""
     w1, b1, w2, b2 = (params[k].copy() for k in ("w1", "b1", "w2", "b2"))
 
     def step():

@@ -1,4 +1,4 @@
-"""Epochs each optimizer needs to bring the seed network's mean loss within 2% of the floor.
+"""Epochs each optimizer needs to bring the article's network's mean loss within 2% of the floor.
 
     .venv/bin/python benchmarks/optimizer_epochs.py [--seeds 10] [--max-epochs 50000] [--percent 2]
 
@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from nn.training import DEFAULT_LR, LOSS_STEPPED_ON, OPTIMIZERS, train_seed_network
+from nn.training import DEFAULT_LR, LOSS_STEPPED_ON, OPTIMIZERS, train_article_network
 
 
 class _Reached(Exception):
@@ -22,7 +22,7 @@ class _Reached(Exception):
 
 def epochs_to_within(optimizer, seed, percent, max_epochs, targets):
     """The first epoch within ``percent`` % of the floor, or None within ``max_epochs``."""
-    from nn.seed_data import TARGETS, loss_floor
+    from nn.article_data import TARGETS, loss_floor
 
     limit = loss_floor(TARGETS[targets]) * (1 + percent / 100)
 
@@ -31,7 +31,7 @@ def epochs_to_within(optimizer, seed, percent, max_epochs, targets):
             raise _Reached(epoch)
 
     try:
-        train_seed_network(optimizer, epochs=max_epochs, seed=seed, targets=targets, on_epoch=watch)
+        train_article_network(optimizer, epochs=max_epochs, seed=seed, targets=targets, on_epoch=watch)
     except _Reached as reached:
         return reached.args[0]
     return None

@@ -109,8 +109,8 @@ def run(
     *, out, seed: int = DEFAULT_SEED, show=("sum", "mean", "broken"), stream=None, say_missing_dot=True
 ) -> CompareOutput:
     """Print the three comparisons, write them and the broken-gradient picture into ``out``."""
+    from nn.article_data import Y_ARTICLE, X
     from nn.compare import broken_manual_gradients, compare_gradients
-    from nn.seed_data import Y_ARTICLE, X
 
     stream = stream or sys.stdout
     folder = output_dir(out)
@@ -177,8 +177,8 @@ def broken_dot_source(seed: int = DEFAULT_SEED) -> str:
     """The DOT text of the broken-gradient picture (for tests and for reading)."""
     from autograd import viz
     from demos.picture_backprop import tensor_graph
+    from nn.article_data import Y_ARTICLE, X
     from nn.compare import broken_manual_gradients
-    from nn.seed_data import Y_ARTICLE, X
 
     reference, _ = networks(seed)
     broken = broken_manual_gradients(reference, np.asarray(X, dtype=float), np.asarray(Y_ARTICLE, dtype=float))

@@ -305,9 +305,9 @@ class Found:
 
 def article_setup(seed=DEFAULT_SEED, reduction="sum"):
     """The article's numpy network and the engine's build of it on the article's batch: ``(reference, loss, names)``."""
+    from nn.article_data import Y_ARTICLE, X
     from nn.compare import article_graph
     from nn.reference import NumpyTwoLayerNet
-    from nn.seed_data import Y_ARTICLE, X
     from nn.two_layer import TwoLayerNet
 
     reference = NumpyTwoLayerNet(2, 4, 1, seed=seed, reduction="sum")
@@ -319,7 +319,7 @@ def article_setup(seed=DEFAULT_SEED, reduction="sum"):
 
 def check_article_mistake(mistake: Mistake, seed=DEFAULT_SEED) -> Found:
     from autograd import check_manual
-    from nn.seed_data import Y_ARTICLE, X
+    from nn.article_data import Y_ARTICLE, X
 
     reference, loss, names = article_setup(seed)
     manual = reference.derivation(X, Y_ARTICLE, replace={mistake.step: mistake.rule})

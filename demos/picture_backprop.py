@@ -115,7 +115,7 @@ def label_units(p) -> None:
 
 def scalar_graph(seed: int = DEFAULT_SEED, sample: int = DEFAULT_SAMPLE):
     """The loss of one sample through the Value network, after ``backward``: ``(loss, net)``."""
-    from nn.seed_data import Y_ARTICLE, X
+    from nn.article_data import Y_ARTICLE, X
     from nn.two_layer import ScalarTwoLayerNet
 
     net = ScalarTwoLayerNet(2, 4, 1, seed=seed)
@@ -136,8 +136,8 @@ def scalar_graph(seed: int = DEFAULT_SEED, sample: int = DEFAULT_SAMPLE):
 def tensor_graph(seed: int = DEFAULT_SEED, state_dict=None, reduction: str = "mean"):
     """The mean BCE of the whole batch through the Tensor network, after ``backward``: ``(loss, net)``."""
     from autograd import Tensor
+    from nn.article_data import Y_ARTICLE, X
     from nn.losses import binary_cross_entropy
-    from nn.seed_data import Y_ARTICLE, X
     from nn.two_layer import TwoLayerNet
 
     net = TwoLayerNet(2, 4, 1, seed=seed)

@@ -73,7 +73,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def add_training_options(parser, epochs: int = DEFAULT_EPOCHS) -> None:
     """The training options, shared with ``python -m demos``."""
-    from nn.seed_data import TARGETS
+    from nn.article_data import TARGETS
     from nn.training import DEFAULT_LR, OPTIMIZERS
 
     defaults = ", ".join(f"{lr:g} for {name}" for name, lr in DEFAULT_LR.items())
@@ -109,8 +109,8 @@ def run(
     stream=None,
 ) -> TrainOutput:
     """Train, print the log and the predictions table, write the curve and the losses into ``out``."""
-    from nn.seed_data import X
-    from nn.training import DEFAULT_LR, train_seed_network
+    from nn.article_data import X
+    from nn.training import DEFAULT_LR, train_article_network
 
     stream = stream or sys.stdout
     folder = output_dir(out)  # checked, and made before training: a folder that cannot be written fails fast
@@ -136,7 +136,7 @@ def run(
     )
     start = time.perf_counter()
     try:
-        result = train_seed_network(
+        result = train_article_network(
             optimizer=optimizer, epochs=epochs, lr=lr, targets=targets, seed=seed, on_epoch=on_epoch
         )
     finally:

@@ -1,4 +1,4 @@
-"""A small neural-network library on the ``autograd`` engine, and the seed article's network."""
+"""A small neural-network library on the ``autograd`` engine, and the article's network."""
 
 from . import (
     code_templates,  # noqa: F401  (registers how nn's primitives read in backward_code)
@@ -28,7 +28,7 @@ from .module import Module
 from .optim import SGD, Adam, RMSprop
 from .reference import NumpyTwoLayerNet
 from .scalar import MLP, Layer, Neuron
-from .training import OPTIMIZERS, TrainingResult, train_seed_network
+from .training import OPTIMIZERS, TrainingResult, train_article_network
 from .two_layer import ScalarTwoLayerNet, TwoLayerNet
 
 __all__ = [
@@ -68,5 +68,5 @@ __all__ = [
     "cross_entropy",
     "functional",
     "mse_loss",
-    "train_seed_network",
+    "train_article_network",
 ]

@@ -1,12 +1,12 @@
-"""Manual, automatic and numerical gradients of the seed's network, side by side.
+"""Manual, automatic and numerical gradients of the article's network, side by side.
 
-- manual: ``NumpyTwoLayerNet.derivation`` (the seed's hand-derived chain rule, every step);
+- manual: ``NumpyTwoLayerNet.derivation`` (the article's hand-derived chain rule, every step);
 - automatic: the engine's gradients of the binary cross-entropy (with the chosen reduction) on an
   autograd network holding the same weights (``TwoLayerNet`` or ``ScalarTwoLayerNet``), through
   ``autograd.check_manual``, which also finds the first wrong step and says how it is wrong;
 - numeric: central differences ``(L(θ + ε) - L(θ - ε)) / 2ε`` of the same loss on the numpy reference.
 
-When two of them differ by a constant factor (the seed's sum-versus-mean quirk gives factor N) the
+When two of them differ by a constant factor (the article's sum-versus-mean quirk gives factor N) the
 report names it: the factor is the least-squares ratio ``r = <a, b> / <b, b>``, accepted when the
 residual ``|a - r b| / |a|`` is tiny.
 """
@@ -83,7 +83,7 @@ class GradientReport:
         return self.passed
 
     def common_factor(self, pair: str = "manual_vs_automatic") -> float | None:
-        """The factor shared by every parameter for ``pair`` (e.g. N for the seed's sum vs a mean), else None."""
+        """The factor shared by every parameter for ``pair`` (e.g. N for the article's sum vs a mean), else None."""
         factors = [getattr(r, pair).factor for r in self.rows]
         if not factors or any(f is None for f in factors):
             return None
@@ -107,7 +107,7 @@ class GradientReport:
             if abs(f - self.n_samples) < 1e-6 * self.n_samples:
                 text += (
                     f": factor N = {self.n_samples}, the {a} gradient is of the summed loss and the {b} "
-                    f"one of the mean (the seed's sum-versus-mean quirk)"
+                    f"one of the mean (the article's sum-versus-mean quirk)"
                 )
             elif abs(f * self.n_samples - 1) < 1e-6:
                 text += (
@@ -270,7 +270,7 @@ def article_graph(network, x, y, reduction="sum") -> tuple:
 
 
 def broken_manual_gradients(reference, x, y) -> dict:
-    """The seed's manual gradients with a classic bug: the hidden layer's sigmoid derivative is missing.
+    """The article's manual gradients with a classic bug: the hidden layer's sigmoid derivative is missing.
 
     ``d_hidden = d_output @ w2^T`` instead of ``(d_output @ w2^T) * h (1 - h)``, so ``w1`` and ``b1``
     come out wrong (by a different factor per element) while ``w2`` and ``b2`` stay right.

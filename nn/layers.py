@@ -55,7 +55,7 @@ def _uniform(rng, bound, shape, dtype):
 class Linear(Module):
     """``y = x @ weight + bias``, with ``weight`` of shape ``(in_features, out_features)``.
 
-    The seed's convention (``x @ w1 + b1``): a row of ``x`` is one sample. PyTorch's ``nn.Linear``
+    The article's convention (``x @ w1 + b1``): a row of ``x`` is one sample. PyTorch's ``nn.Linear``
     stores the transpose, ``(out_features, in_features)``, and computes ``x @ weight.T + bias``;
     transpose when copying weights between the two. ``bias`` has shape ``(out_features,)`` (a bias
     assigned by hand may be anything that broadcasts, a 0-d one included).

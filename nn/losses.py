@@ -2,11 +2,11 @@
 
 - ``mse_loss``: ``(p - y)^2``.
 - ``binary_cross_entropy``: ``-(y ln q + (1 - y) ln(1 - q))`` with ``q = clip(p, eps, 1 - eps)``,
-  the seed's clip: ``eps = 1e-15`` in float64, and in float32 (where ``1 - 1e-15`` rounds to 1)
+  the article's clip: ``eps = 1e-15`` in float64, and in float32 (where ``1 - 1e-15`` rounds to 1)
   ``2^-24``, the gap below 1, so the loss stays finite at ``p = 1``. PyTorch clamps each log at -100
-  instead; the two agree wherever ``eps <= p <= 1 - eps``. The gradient is the seed's,
+  instead; the two agree wherever ``eps <= p <= 1 - eps``. The gradient is the article's,
   ``-(y/q - (1 - y)/(1 - q))`` (divided by N for the mean): the clip is not differentiated, so a
-  saturated output still gets a finite gradient of the formula, as in the seed's hand-written
+  saturated output still gets a finite gradient of the formula, as in the article's hand-written
   backward. ``p`` and the targets must lie in [0, 1] (NaN is refused too, as in PyTorch).
 - ``binary_cross_entropy_with_logits``: the same loss of ``sigmoid(z)`` computed from the logits
   ``z`` as ``max(z, 0) - z y + ln(1 + e^-|z|)``: exact and finite for any finite ``z`` (no clip
@@ -42,7 +42,7 @@ def mse_loss(pred, target, reduction="mean"):
 def binary_cross_entropy(p, target, reduction="mean"):
     """``-(y ln q + (1 - y) ln(1 - q))``, ``q = clip(p, eps, 1 - eps)``; one fused primitive.
 
-    ``d/dp = -(y/q - (1 - y)/(1 - q))``, divided by N = ``p.size`` for the mean (the seed's rule).
+    ``d/dp = -(y/q - (1 - y)/(1 - q))``, divided by N = ``p.size`` for the mean (the article's rule).
     ``p`` and ``target`` must lie in [0, 1]: outside it the formula's gradient points the wrong way.
     """
     name = "binary_cross_entropy"
@@ -156,7 +156,7 @@ def _check_probabilities(name, p, y) -> None:
     outside [0, 1] (NaN included)."""
     if p.size + y.size <= 32:
         # a few numbers compare faster in Python than through numpy's four reductions (0.5 instead of
-        # 3.1 us at the seed's size, whose whole step takes about 90 us); NaN fails the comparison
+        # 3.1 us at the article's size, whose whole step takes about 90 us); NaN fails the comparison
         for v in p.ravel().tolist() + y.ravel().tolist():
             if not 0.0 <= v <= 1.0:
                 break

@@ -6,7 +6,7 @@ one whose first gradient arrives late gets the bias correction of its own first 
 PyTorch. ``step()`` skips a Tensor whose ``grad`` is ``None`` and updates the others in place
 through the engine: ``d -= update`` on ``d = p.detach()``, which shares ``p``'s data and version
 counter, so this is ``with no_grad(): p -= update`` without the cost of entering ``no_grad`` (a
-fifth of the step's own time at the seed's size). The version counter advances, so a backward
+fifth of the step's own time at the article's size). The version counter advances, so a backward
 that still needs the old values raises instead of computing a stale gradient. A parameter keeps
 its float type (float32 stays float32). A Value's ``data`` is a float and is rebound.
 
@@ -124,7 +124,7 @@ class SGD(Optimizer):
         if self.momentum:
             return super()._step()
         # plain SGD: Optimizer.step's loop with update and descend inlined for small tensors (8.8 instead
-        # of 10.6 us for the seed's four parameters)
+        # of 10.6 us for the article's four parameters)
         lr, detached = self.lr, self.detached
         token = quiet.silence()
         try:

@@ -1,4 +1,4 @@
-"""The seed's network in plain numpy, with its hand-derived gradients: what automatic ones are checked against.
+"""The article's network in plain numpy, with its hand-derived gradients: what automatic ones are checked against.
 
 Faithful to the article: two sigmoid layers, ``hidden = s(x @ w1 + b1)``, ``output = s(hidden @ w2 + b2)``,
 the clipped mean binary cross-entropy as the printed loss, and the chain rule written out by hand.
@@ -12,8 +12,8 @@ EPS = 1e-15
 
 
 def sigmoid(x):
-    """The seed's ``1 / (1 + exp(-x))``, bit for bit, with ``-x`` capped at 709.78 so that ``exp`` never
-    overflows (the seed's version warns and relies on ``1 / inf = 0`` below -709.78)."""
+    """The article's ``1 / (1 + exp(-x))``, bit for bit, with ``-x`` capped at 709.78 so that ``exp`` never
+    overflows (the article's version warns and relies on ``1 / inf = 0`` below -709.78)."""
     return 1.0 / (1.0 + np.exp(np.minimum(-x, 709.78)))
 
 
@@ -27,7 +27,7 @@ ARTICLE_STEPS = (
     ("b1", lambda d, v: np.sum(d["z1"], axis=0, keepdims=True)),
     ("w1", lambda d, v: v["x"].T @ d["z1"]),
 )
-"""The seed's backward pass as ``(node name, rule)`` in backward order: ``rule(d, v)`` gives ``d loss / d node``
+"""The article's backward pass as ``(node name, rule)`` in backward order: ``rule(d, v)`` gives ``d loss / d node``
 from the steps before (``d``) and the forward values (``v``, see ``NumpyTwoLayerNet.forward_values``)."""
 
 ARTICLE_NAMES = {
@@ -44,20 +44,20 @@ ARTICLE_NAMES = {
 
 
 class NumpyTwoLayerNet:
-    """The seed's ``NeuralNetwork``: ``w1`` (in, h), ``b1`` (1, h), ``w2`` (h, out), ``b2`` (1, out).
+    """The article's ``NeuralNetwork``: ``w1`` (in, h), ``b1`` (1, h), ``w2`` (h, out), ``b2`` (1, out).
 
     Weights are standard normal from ``np.random.default_rng(seed)``, biases zero. (The article calls
     the global ``np.random.randn`` without a seed, so its runs differ from each other.)
 
-    Sum versus mean: the loss the seed prints is the *mean* over the N samples, but its hand-derived
+    Sum versus mean: the loss the article prints is the *mean* over the N samples, but its hand-derived
     gradient is that of the *summed* per-sample loss, N times larger. ``reduction="sum"`` (the default)
-    reproduces the seed; ``reduction="mean"`` divides the gradient by N, giving the gradient of the
+    reproduces the article; ``reduction="mean"`` divides the gradient by N, giving the gradient of the
     printed loss. Compare both with automatic gradients to see the factor.
     """
 
     def __init__(self, input_size, hidden_size, output_size, seed=None, reduction="sum"):
         if reduction not in ("sum", "mean"):
-            raise ValueError(f"NumpyTwoLayerNet: reduction must be 'sum' (the seed's) or 'mean', got {reduction!r}")
+            raise ValueError(f"NumpyTwoLayerNet: reduction must be 'sum' (the article's) or 'mean', got {reduction!r}")
         rng = np.random.default_rng(seed)
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.reduction = reduction
@@ -69,7 +69,7 @@ class NumpyTwoLayerNet:
     def forward(self, x):
         """``output = s(s(x @ w1 + b1) @ w2 + b2)``; keeps ``hidden_output`` and ``output`` for backward.
 
-        ``s`` is the seed's ``1 / (1 + exp(-x))``, without its overflow warning below -709.78.
+        ``s`` is the article's ``1 / (1 + exp(-x))``, without its overflow warning below -709.78.
         """
         x = np.asarray(x, dtype=np.float64)
         self.hidden_output = sigmoid(x @ self.w1 + self.b1)
@@ -78,12 +78,12 @@ class NumpyTwoLayerNet:
 
     @staticmethod
     def loss(output, y) -> float:
-        """The seed's printed loss: ``-mean(y ln q + (1 - y) ln(1 - q))``, ``q = clip(output, 1e-15, 1 - 1e-15)``."""
+        """The article's printed loss: ``-mean(y ln q + (1 - y) ln(1 - q))``, ``q = clip(output, 1e-15, 1 - 1e-15)``."""
         q = np.clip(output, EPS, 1 - EPS)
         return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
 
     def gradients(self, x, y) -> dict:
-        """The seed's hand-derived gradients, keyed ``w1``, ``b1``, ``w2``, ``b2``.
+        """The article's hand-derived gradients, keyed ``w1``, ``b1``, ``w2``, ``b2``.
 
         With ``p = output``, ``q = clip(p)``, ``h = hidden_output``:
 
@@ -93,7 +93,7 @@ class NumpyTwoLayerNet:
         - ``d_hidden = (d_output @ w2^T) * h (1 - h)`` through the hidden sigmoid
         - ``d_w1 = x^T d_hidden``, ``d_b1 = sum over samples of d_hidden``
 
-        ``d_loss`` is not divided by N, so these are the gradients of the *summed* loss (the seed's),
+        ``d_loss`` is not divided by N, so these are the gradients of the *summed* loss (the article's),
         N times those of the mean loss it prints; with ``reduction="mean"`` they are divided by N.
         """
         steps = self.derivation(x, y)
@@ -121,7 +121,7 @@ class NumpyTwoLayerNet:
         }
 
     def derivation(self, x, y, replace=None) -> dict:
-        """Every step of the seed's backward pass: ``{node name: d loss / d node}`` in backward order.
+        """Every step of the article's backward pass: ``{node name: d loss / d node}`` in backward order.
 
         The names are those of the engine's build of the network (``nn.compare.article_graph``):
         ``p`` (the article's ``d_loss``), ``z2`` (``d_output``), ``b2``, ``w2``, ``h``, ``z1``
@@ -140,9 +140,9 @@ class NumpyTwoLayerNet:
         return d
 
     def backward(self, x, y, output, learning_rate):
-        """The seed's update: ``param -= learning_rate * d_param`` with the gradients above.
+        """The article's update: ``param -= learning_rate * d_param`` with the gradients above.
 
-        ``output`` is the result of ``forward(x)`` (the seed passes it in; it must be current).
+        ``output`` is the result of ``forward(x)`` (the article passes it in; it must be current).
         """
         if output is not self.output:
             self.forward(x)
@@ -154,7 +154,7 @@ class NumpyTwoLayerNet:
         return grads
 
     def train(self, x, y, epochs=5000, learning_rate=0.1, log_every=1000, on_epoch=None) -> list:
-        """The seed's loop: forward, update, then record the loss of *that forward's* output.
+        """The article's loop: forward, update, then record the loss of *that forward's* output.
 
         Prints the loss every ``log_every`` epochs and at the last (``log_every=None`` for silence);
         ``on_epoch(epoch, loss)`` is called every epoch. Returns the list of losses.

@@ -1,14 +1,14 @@
-"""Train the seed's network (``TwoLayerNet``) on the seed's data with any of four optimizers.
+"""Train the article's network (``TwoLayerNet``) on the article's data with any of four optimizers.
 
 Which loss each optimizer steps on:
 
-- ``sgd`` and ``momentum`` step on the gradient of the *summed* BCE, which is the seed's update
+- ``sgd`` and ``momentum`` step on the gradient of the *summed* BCE, which is the article's update
   (its hand-derived gradient is that of the sum): ``sgd`` at lr 0.1 reproduces the article.
 - ``rmsprop`` and ``adam`` step on the gradient of the *mean* BCE (the usual choice; both divide
   by a running gradient scale, so the factor N hardly matters to them).
 
-The loss recorded every epoch is always the *mean* BCE (the one the seed prints), computed from the
-forward pass before that epoch's update, as in the seed.
+The loss recorded every epoch is always the *mean* BCE (the one the article prints), computed from the
+forward pass before that epoch's update, as in the article.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import numpy as np
 
 from autograd import no_grad
 
+from .article_data import TARGETS, X, loss_floor
 from .losses import binary_cross_entropy
 from .optim import SGD, Adam, RMSprop
-from .seed_data import TARGETS, X, loss_floor
 from .two_layer import TwoLayerNet
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
@@ -72,25 +72,25 @@ def make_optimizer(name: str, params, lr: float):
     raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
 
 
-def train_seed_network(
+def train_article_network(
     optimizer="sgd", epochs=5000, lr=None, targets="article", seed=0, hidden_size=4, on_epoch=None
 ) -> TrainingResult:
-    """Train ``TwoLayerNet(2, hidden_size, 1, seed)`` on the seed's inputs.
+    """Train ``TwoLayerNet(2, hidden_size, 1, seed)`` on the article's inputs.
 
     ``targets`` is ``"article"``, ``"second"`` or a (4, 1) array; ``on_epoch(epoch, loss)`` is called
     after every epoch with that epoch's mean loss. ``FloatingPointError`` if the weights stop being
     finite (a learning rate far too large).
     """
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"train_seed_network: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
+        raise ValueError(f"train_article_network: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
     if isinstance(targets, str):
         if targets not in TARGETS:
-            raise ValueError(f"train_seed_network: unknown targets {targets!r}; choose one of {tuple(TARGETS)}")
+            raise ValueError(f"train_article_network: unknown targets {targets!r}; choose one of {tuple(TARGETS)}")
         y = TARGETS[targets]
     else:
         y = np.asarray(targets, dtype=np.float64)
         if y.shape != (len(X), 1):
-            raise ValueError(f"train_seed_network: targets must have shape ({len(X)}, 1), got {y.shape}")
+            raise ValueError(f"train_article_network: targets must have shape ({len(X)}, 1), got {y.shape}")
     lr = DEFAULT_LR[optimizer] if lr is None else lr
     reduction = LOSS_STEPPED_ON[optimizer]
     n = len(X)
@@ -106,7 +106,7 @@ def train_seed_network(
             if np.all(np.isfinite(p.data)):
                 raise
             raise FloatingPointError(
-                f"train_seed_network: training diverged at epoch {epoch}: the weights are no longer finite "
+                f"train_article_network: training diverged at epoch {epoch}: the weights are no longer finite "
                 f"({optimizer}, lr {lr:g}); use a smaller learning rate"
             ) from None
         loss.backward()

@@ -1,6 +1,6 @@
-"""The seed's two-layer sigmoid network on the engine: ``s(s(x @ w1 + b1) @ w2 + b2)``.
+"""The article's two-layer sigmoid network on the engine: ``s(s(x @ w1 + b1) @ w2 + b2)``.
 
-Two builds of the same function with the seed's parameter names and shapes (``w1`` (in, h),
+Two builds of the same function with the article's parameter names and shapes (``w1`` (in, h),
 ``b1`` (1, h), ``w2`` (h, out), ``b2`` (1, out)), so ``net.load_state_dict(reference.state_dict())``
 makes either compute exactly what ``NumpyTwoLayerNet`` computes:
 
@@ -40,7 +40,7 @@ def _initial_weights(input_size, hidden_size, output_size, seed, where):
 
 
 class TwoLayerNet(Module):
-    """The seed's network on Tensors; the same initial weights as ``NumpyTwoLayerNet`` for the same seed
+    """The article's network on Tensors; the same initial weights as ``NumpyTwoLayerNet`` for the same seed
     (drawn in float64, stored in ``dtype``)."""
 
     def __init__(self, input_size, hidden_size, output_size, seed=None, dtype=np.float64):
@@ -69,7 +69,7 @@ class TwoLayerNet(Module):
 
 
 class ScalarTwoLayerNet(Module):
-    """The seed's network with one ``Value`` per weight, labelled by its numpy index (``w1[i,j]``: row i, column j).
+    """The article's network with one ``Value`` per weight, labelled by its numpy index (``w1[i,j]``: row i, column j).
 
     ``forward(x)`` takes an (N, in) array and returns N rows of ``output_size`` Values; pass them to
     ``nn.losses.binary_cross_entropy`` with the (N, out) targets.

@@ -14,9 +14,9 @@ import numpy as np
 from autograd import Tensor, Value
 from demos.find_the_mistake import BATCHNORM_STEPS, batchnorm_network, derive
 from nn import MLP, NumpyTwoLayerNet, ScalarTwoLayerNet, TwoLayerNet
+from nn.article_data import Y_ARTICLE, X
 from nn.compare import article_graph
 from nn.losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from nn.seed_data import Y_ARTICLE, X
 
 
 def leaf(data, label, grad=True):

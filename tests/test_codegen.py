@@ -12,7 +12,7 @@ from autograd.graphinfo import NodeNames, all_gradients
 from autograd.scalar_ops import SCALAR_OPS
 from autograd.tensor import apply
 from autograd.tensor_ops import TENSOR_OPS, TensorOp
-from nn.seed_data import Y_ARTICLE, X
+from nn.article_data import Y_ARTICLE, X
 
 
 def run(root, names=None, values=None):

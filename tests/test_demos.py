@@ -89,10 +89,10 @@ def test_train_seed_writes_curve_csv_and_json(tmp_path, capsys):
     data = json.loads((out / "training.json").read_text())
     assert data["losses"] == pytest.approx(losses)
     assert data["epochs"] == int(FEW_EPOCHS) and data["optimizer"] == "sgd" and data["seed"] == 0
-    assert data["floor"] == pytest.approx(0.10568, abs=1e-4)  # H(0.85) / 4, from the seed's notes
+    assert data["floor"] == pytest.approx(0.10568, abs=1e-4)  # H(0.85) / 4, from the article's notes
     assert len(data["predictions"]) == 4
 
-    # the seed's log style, at epoch 0 and at the end; the table; the files
+    # the article's log style, at epoch 0 and at the end; the table; the files
     assert re.search(r"epoch +0, loss 0\.\d{6}", printed)
     assert re.search(rf"epoch {int(FEW_EPOCHS) - 1}, loss 0\.\d{{6}}", printed)
     assert "Final predictions" in printed and "target" in printed
@@ -162,8 +162,8 @@ def test_scalar_graph_gradients_match_the_tensor_graph():
 
     from autograd import Tensor
     from demos.picture_backprop import scalar_graph
+    from nn.article_data import Y_ARTICLE, X
     from nn.losses import binary_cross_entropy
-    from nn.seed_data import Y_ARTICLE, X
     from nn.two_layer import TwoLayerNet
 
     _, scalar_net = scalar_graph(seed=0, sample=2)

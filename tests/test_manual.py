@@ -14,8 +14,8 @@ from demos.find_the_mistake import (
     check_batchnorm_mistake,
     derive,
 )
+from nn.article_data import Y_ARTICLE, X
 from nn.reference import ARTICLE_STEPS
-from nn.seed_data import Y_ARTICLE, X
 
 # ---------------------------------------------------------------------- right derivations
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from nn import NumpyTwoLayerNet, ScalarTwoLayerNet, TwoLayerNet, broken_manual_gradients, compare_gradients
+from nn.article_data import Y_ARTICLE, X
 from nn.compare import constant_factor
-from nn.seed_data import Y_ARTICLE, X
 
 
 def pair(build, seed=0):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nn import NumpyTwoLayerNet
-from nn.seed_data import TARGETS, Y_ARTICLE, Y_SECOND, X, loss_floor
+from nn.article_data import TARGETS, Y_ARTICLE, Y_SECOND, X, loss_floor
 
 
 class SeedNetwork:
@@ -36,7 +36,7 @@ class SeedNetwork:
         self.b1 -= learning_rate * np.sum(d_hidden, axis=0, keepdims=True)
 
 
-def test_seed_data_and_floors():
+def test_article_data_and_floors():
     assert X.shape == (4, 2) and Y_ARTICLE.shape == Y_SECOND.shape == (4, 1)
     assert TARGETS == {"article": Y_ARTICLE, "second": Y_SECOND}
     assert loss_floor(Y_ARTICLE) == pytest.approx(0.10568, abs=5e-6)

@@ -3,7 +3,7 @@ import pytest
 
 from autograd import Tensor
 from nn import NumpyTwoLayerNet, ScalarTwoLayerNet, TwoLayerNet, binary_cross_entropy
-from nn.seed_data import Y_ARTICLE, Y_SECOND, X
+from nn.article_data import Y_ARTICLE, Y_SECOND, X
 
 SEEDS = [0, 1, 7, 42]
 

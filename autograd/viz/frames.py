@@ -79,7 +79,7 @@ class Frame:
 class BackwardFrames:
     """The frames of one backward pass from ``root`` over one layout (see the module's docstring).
 
-    ``gradient`` is the seed (as for ``backprop_steps``); ``parameters`` tells the inputs apart
+    ``gradient`` is the starting gradient (as for ``backprop_steps``); ``parameters`` tells the inputs apart
     from the parameters (as for ``draw_graph``); ``max_frames`` keeps the first steps only
     (``None``: all of them, one per node); the rest are ``draw_graph``'s options.
     """

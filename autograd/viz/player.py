@@ -217,7 +217,7 @@ def step_through(
 ) -> StepThrough:
     """A player of ``backward`` from ``root``, one step per node (see the module's docstring).
 
-    ``gradient``: the seed (as for ``Tensor.backward``); ``parameters``: tells inputs and parameters
+    ``gradient``: the starting gradient (as for ``Tensor.backward``); ``parameters``: tells inputs and parameters
     apart (as for ``draw_graph``); ``max_frames``: only the first steps; the rest as ``draw_graph``.
     Every ``.grad`` in the graph is left as it was.
     """

@@ -82,7 +82,7 @@ def backprop_steps(root, gradient=None, *, max_nodes=None) -> list[BackpropStep]
     runs, every node's ``.grad`` (leaves included) starts from ``GRAD_ZERO``; afterwards (also
     after an error) every ``.grad`` is put back as it was, so the graph is left as found.
 
-    ``gradient`` is the seed ``d L / d root``: 1 by default (a Tensor root must then have one
+    ``gradient`` is the starting gradient ``d L / d root``: 1 by default (a Tensor root must then have one
     element, or hold a ``.grad`` from an earlier ``backward(gradient)``, which is reused).
     """
     order = graph_nodes(root, max_nodes, where="backprop_steps")

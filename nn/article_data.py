@@ -1,4 +1,4 @@
-"""The seed article's data: the four inputs of a two-input truth table and two sets of targets."""
+"""The article's data: the four inputs of a two-input truth table and two sets of targets."""
 
 from __future__ import annotations
 
