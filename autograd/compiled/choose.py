@@ -9,9 +9,10 @@ A plan class takes ``(events, inputs, numbers, start_grads)`` and offers ``run(n
 from __future__ import annotations
 
 from .dynamic import CompileError
+from .floats import FloatPlan
 from .replay import Plan
 
-PLANS = {"numpy": Plan}
+PLANS = {"numpy": Plan, "floats": FloatPlan}
 """Plan classes by mode name; ``"auto"`` asks every other one whether it ``suits`` the recording, in
 order, and falls back to ``"numpy"``."""
 
