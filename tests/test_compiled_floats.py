@@ -294,7 +294,7 @@ def test_forcing_the_float_plan_on_an_op_without_a_float_rule_names_it():
 
     def step(x):
         w.grad = None
-        loss = (w * x).cumsum(axis=0).sum() if hasattr(w, "cumsum") else (w * x).astype(np.float32).sum()
+        loss = (w * x).astype(np.float32).sum()  # cast: no float rule (float32 is not computed on floats)
         loss.backward()
         return loss.item()
 
@@ -381,3 +381,42 @@ def test_a_learning_rate_argument_gradients_that_accumulate_and_what_is_returned
         assert_close(q.grad, p.grad, name)
         assert_close(q.data, p.data, name)
     assert float(opts[1].lr) == float(opts[0].lr)
+
+
+def test_a_value_python_refuses_stops_the_step_before_it_writes_anything():
+    nets = [TwoLayerNet(2, 3, 1, seed=2) for _ in range(2)]
+    opts = [SGD(n.parameters(), lr=0.3) for n in nets]
+
+    def make(net, opt):
+        def step(x, y):
+            opt.zero_grad()
+            loss = binary_cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+            return loss.item(), (net(x) - 2.0).sum().log().item()  # log of a negative number, after the update
+
+        return step
+
+    eager, compiled = make(*zip(nets, opts).__next__()), autograd.compile(make(nets[1], opts[1]))
+    for _ in range(5):
+        (loss_a, odd_a), (loss_b, odd_b) = eager(Tensor(X), Y), compiled(X, Y)
+        assert_close(loss_b, loss_a, "loss")
+        assert math.isnan(odd_a) and math.isnan(odd_b)
+    assert plan_kind(compiled) == "FloatPlan"
+    for (name, p), (_, q) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
+        assert_close(q.data, p.data, name)
+
+
+def test_a_view_of_a_parameter_used_after_its_update_is_left_to_the_numpy_plan():
+    w = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    opt = SGD([w], lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        column = w[:, 0]  # a view: after the update it shows the new numbers
+        (column * x).sum().backward()
+        opt.step()
+        return (column * 1.0).sum().item()
+
+    with pytest.raises(CompileError, match="view of a parameter made before the parameter's update"):
+        autograd.compile(step, mode="floats")(np.ones(2))

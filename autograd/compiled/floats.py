@@ -206,7 +206,10 @@ class _Build:
         self.leaf_states, self.parameters, self.grad_buffers, self.items = [], [], {}, {}
         self._seen_parameters = set()
         self._read_arrays = []
-        self._stepped = False
+        self.arrays = {}  # id(array) -> SymArray: the contents of a leaf's array at this point
+        self._updated = []  # arrays an optimizer step has written
+        self._before_update = set()  # ids of nodes made before the latest update
+        self._views = set()  # ids of nodes whose data views their input's memory
         self.snapshot = None
         for event in events:
             kind = event[0]
@@ -223,8 +226,10 @@ class _Build:
         rule = rule_for(op)
         if rule is None:
             raise NoFloatRule(f"{getattr(op, 'name', op)} has no float rule")
-        if self._stepped and any(t.op is not None and id(t) in self.made for t in ins):
-            raise NoFloatRule(f"{op.name} uses a node made before a parameter update")
+        for t in ins:  # a view made before an update shows the updated numbers: not followed here
+            stale = id(t) in self._before_update and id(t) in self._views
+            if stale and any(np.shares_memory(t.data, a) for a in self._updated):
+                raise NoFloatRule(f"{op.name} uses a view of a parameter made before the parameter's update")
         for t in (node, *ins):
             _check_float64(t.data, op.name)
         arrays = [self.value(t) for t in ins]
@@ -241,6 +246,7 @@ class _Build:
                 self._seen_parameters.add(id(t))
                 self.parameters.append((t, t.data))
         if op.view and np.shares_memory(node.data, ins[0].data):
+            self._views.add(id(node))
             return  # a view of its input's memory: written with it
         if not (node.data.flags.c_contiguous and node.data.flags.writeable):
             raise NoFloatRule(f"{op.name}: its output is not a contiguous writable array")
@@ -312,7 +318,7 @@ class _Build:
             raise NoFloatRule(f"{type(optimizer).__name__} has no float update rule")
         if self.snapshot is None and any(g is not None for g in self.grads.values()):
             self.snapshot = self._outputs()
-        self._stepped = True
+        self._before_update = set(self.made)
         opt = self.name(optimizer)
         numbers = {}
         for attribute, value in vars(optimizer).items():
@@ -330,7 +336,8 @@ class _Build:
             _check_float64(p.data, type(optimizer).__name__)
             update = _Update(self, optimizer, opt, optimizer.state[i], self.value(p), g, numbers)
             new = as_symbols(rule(update))
-            self.values[id(p)] = new
+            self.arrays[id(p.data)] = new
+            self._updated.append(p.data)
             self.data[id(p.data)] = (p.data, new)
 
     def _zero_grad(self, parameters):
@@ -384,6 +391,8 @@ class _Build:
 
     def value(self, t) -> SymArray:
         v = self.values.get(id(t))
+        if v is None and t.op is None:
+            v = self.arrays.get(id(t.data))  # a parameter, or a tensor sharing its array (detach())
         if v is not None:
             return v
         if t.op is not None:
@@ -399,8 +408,9 @@ class _Build:
         else:
             if not t.data.flags.c_contiguous:
                 raise NoFloatRule("an input that is not a contiguous array")
-            v = self.read(self.view(t.data), t.data.shape)
+            v = self.arrays[id(t.data)] = self.read(self.view(t.data), t.data.shape)
             self._read_arrays.append(t.data)
+            return v
         self.values[id(t)] = v
         return v
 

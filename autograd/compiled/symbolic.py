@@ -171,6 +171,9 @@ KINDS = {
     "where": ("({1} if {0} else {2})", np.where),
 }
 
+RAISING = frozenset({"divide", "reciprocal", "exp", "log", "log1p", "expm1", "sqrt", "power"})
+"""Kinds whose Python form raises where numpy returns inf or NaN."""
+
 _UFUNC_KINDS = {name: name for name in KINDS if hasattr(np, name) and isinstance(getattr(np, name), np.ufunc)}
 _UFUNC_KINDS.update({"true_divide": "divide", "bitwise_and": "logical_and", "bitwise_or": "logical_or"})
 _UFUNC_KINDS["invert"] = "logical_not"  # on the boolean masks VJPs build; an integer operand is refused
@@ -253,9 +256,11 @@ class Program:
         and ``render(x)``, the expression for one of them after those statements.
 
         A node used once is written inside its user's expression; one used more often (or nested
-        too deep) gets a variable ``{prefix}{index}``.
+        too deep) gets a variable ``{prefix}{index}``, and so does a root whose expression may raise
+        (``RAISING``): all that can fail happens in the statements, before the caller uses a root.
         """
         roots = [r for r in roots if isinstance(r, Sym)]
+        is_root = {r.index for r in roots}
         needed = set()
         stack = [r.index for r in roots]
         while stack:
@@ -277,26 +282,26 @@ class Program:
             for k, a in enumerate(args):
                 if isinstance(a, Sym):
                     uses[a.index] += template.count(f"{{{k}}}")
-        text, depth, out = {}, {}, []
+        text, depth, raises, out = {}, {}, {}, []
         for i in sorted(needed):
             kind, args = self.nodes[i]
             if kind is None:
-                text[i], depth[i] = args[0], 0
+                text[i], depth[i], raises[i] = args[0], 0, False
                 continue
-            parts, d = [], 0
+            parts, d, r = [], 0, kind in RAISING
             for a in args:
                 if isinstance(a, Sym):
                     parts.append(text[a.index])
-                    d = max(d, depth[a.index])
+                    d, r = max(d, depth[a.index]), r or raises[a.index]
                 else:
                     parts.append(_literal(a))
             expression = KINDS[kind][0].format(*parts)
-            if uses[i] > 1 or d + 1 > _ATOMIC_LIMIT:
+            if uses[i] > 1 or d + 1 > _ATOMIC_LIMIT or (r and i in is_root):
                 name = f"{prefix}{i}"
                 out.append(f"{name} = {expression}")
-                text[i], depth[i] = name, 0
+                text[i], depth[i], raises[i] = name, 0, False
             else:
-                text[i], depth[i] = f"({expression})", d + 1
+                text[i], depth[i], raises[i] = f"({expression})", d + 1, r
 
         def render(x):
             return text[x.index] if isinstance(x, Sym) else _literal(x)
