@@ -420,3 +420,57 @@ def test_a_view_of_a_parameter_used_after_its_update_is_left_to_the_numpy_plan()
 
     with pytest.raises(CompileError, match="view of a parameter made before the parameter's update"):
         autograd.compile(step, mode="floats")(np.ones(2))
+
+
+SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5, -2.0, 1e-300, 710.0]
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [np.add, np.subtract, np.multiply, np.divide, np.maximum, np.minimum, np.greater, np.less_equal, np.power],
+    ids=lambda f: f.__name__,
+)
+def test_binary_rules_match_numpy_on_special_values_or_stop(fn):
+    """The Python form of each rule gives numpy's float64 result, NaN, infinities and signed zeros
+    included, or raises one of the errors that send the call to the numpy plan."""
+    from autograd.compiled.floats import FALLBACK
+
+    for a in SPECIAL:
+        for b in SPECIAL:
+            with np.errstate(all="ignore"):
+                expected = fn(np.float64(a), np.float64(b))
+            for constant_b in (False, True):  # a symbol and a number, as rules meet them
+                program = Program()
+                x = symbols([program.input("x")], ())
+                y = np.float64(b) if constant_b else symbols([program.input("y")], ())
+                result = fn(x, y)
+                try:
+                    (value,) = program.function(["x", "y"], [result[()]])(a, b)
+                except FALLBACK:
+                    assert not np.isfinite(expected) or (fn is np.power and a < 0), (a, b, expected)
+                    continue
+                assert np.array_equal(value, expected, equal_nan=True), (fn.__name__, a, b, value, expected)
+                if expected == 0:
+                    assert math.copysign(1.0, value) == math.copysign(1.0, expected), (fn.__name__, a, b)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [np.negative, np.absolute, np.exp, np.log, np.log1p, np.tanh, np.sqrt, np.square, np.reciprocal, np.sign,
+     np.isnan, np.isinf, np.isfinite],
+    ids=lambda f: f.__name__,
+)  # fmt: skip
+def test_unary_rules_match_numpy_on_special_values_or_stop(fn):
+    from autograd.compiled.floats import FALLBACK
+
+    for a in SPECIAL:
+        with np.errstate(all="ignore"):
+            expected = fn(np.float64(a))
+        program = Program()
+        result = fn(symbols([program.input("x")], ()))
+        try:
+            (value,) = program.function(["x"], [result[()]])(a)
+        except FALLBACK:
+            assert not np.isfinite(expected), (fn.__name__, a, expected)
+            continue
+        assert np.array_equal(value, expected, equal_nan=True) or value == pytest.approx(expected, rel=1e-15), (a,)

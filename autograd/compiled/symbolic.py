@@ -147,14 +147,15 @@ KINDS = {
     "square": ("{0} * {0}", np.square),
     "reciprocal": ("1.0 / {0}", np.reciprocal),
     "power": ("_pow({0}, {1})", np.power),
-    # numpy: a >= b or isnan(a) ? a : b (NaN propagates from either side)
-    "maximum": ("({0} if {0} >= {1} or {0} != {0} else {1})", np.maximum),
-    "minimum": ("({0} if {0} <= {1} or {0} != {0} else {1})", np.minimum),
+    # numpy: a > b or isnan(a) ? a : b (NaN propagates from either side; a tie gives b, so max(0.0, -0.0)
+    # is -0.0)
+    "maximum": ("({0} if {0} > {1} or {0} != {0} else {1})", np.maximum),
+    "minimum": ("({0} if {0} < {1} or {0} != {0} else {1})", np.minimum),
     # the same where b, or a, is a number other than NaN
-    "maximum_number": ("({1} if {0} < {1} else {0})", np.maximum),
-    "minimum_number": ("({1} if {0} > {1} else {0})", np.minimum),
-    "maximum_number_first": ("({0} if {0} >= {1} else {1})", np.maximum),
-    "minimum_number_first": ("({0} if {0} <= {1} else {1})", np.minimum),
+    "maximum_number": ("({1} if {0} <= {1} else {0})", np.maximum),
+    "minimum_number": ("({1} if {0} >= {1} else {0})", np.minimum),
+    "maximum_number_first": ("({0} if {0} > {1} else {1})", np.maximum),
+    "minimum_number_first": ("({0} if {0} < {1} else {1})", np.minimum),
     "greater": ("{0} > {1}", np.greater),
     "greater_equal": ("{0} >= {1}", np.greater_equal),
     "less": ("{0} < {1}", np.less),
