@@ -1,5 +1,6 @@
-"""``autograd.compile`` against the hand-written numpy step, our eager engine and PyTorch eager (and
-``jax.jit`` where jax is installed): the article's training step at three sizes.
+"""``autograd.compile`` against the hand-written numpy step, our eager engine, PyTorch eager and
+``jax.jit`` (each where installed: ``pip install torch==2.13.0 jax``): the article's training step at
+three sizes.
 
     python benchmarks/bench_compiled.py [--quick] [--rounds 7] [--sizes 0,1,2] [--threads 1] [--no-memory]
 
@@ -278,7 +279,7 @@ def main(argv=None) -> int:
     if not args.no_memory:
         print("\nmemory (tracemalloc, a fresh process per contender): peak MB over two steps after warm-up;")
         print("bytes one step allocates above what was held before it (freed again: 'kept' is what it leaves)")
-        print(f"{'N/in/H':>15}  {'peak MB':>31}  {'allocated per step':>37}  {'kept':>9}")
+        print(f"{'N/in/H':>15}  {'peak MB':>31}  {'allocated per step':>31}  {'kept':>9}")
         print(f"{'':>15}  " + "  ".join(f"{name:>9}" for name in MEMORY_CONTENDERS * 2) + f"  {'compiled':>9}")
         for i in sizes:
             row = {name: run_worker(["--memory-worker", f"{i}:{name}"], args.threads) for name in MEMORY_CONTENDERS}

@@ -99,7 +99,7 @@ def engine_op(name):
     if found is None:
         from autograd import extend
 
-        found = {op.name: op for op in extend.registered()}.get(name)
+        found = extend.registered().get(name)
     return found
 
 
@@ -474,3 +474,10 @@ def test_unary_rules_match_numpy_on_special_values_or_stop(fn):
             assert not np.isfinite(expected), (fn.__name__, a, expected)
             continue
         assert np.array_equal(value, expected, equal_nan=True) or value == pytest.approx(expected, rel=1e-15), (a,)
+
+
+def test_forcing_the_float_plan_on_a_large_step_is_refused():
+    net = TwoLayerNet(256, 512, 1, seed=0)
+    compiled = autograd.compile(article_step(net, SGD(net.parameters(), lr=0.1)), mode="floats")
+    with pytest.raises(CompileError, match="float operations per call, more than"):
+        compiled(RNG.random((512, 256)), RNG.random((512, 1)))

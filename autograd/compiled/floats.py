@@ -56,6 +56,9 @@ class FloatFallback(Exception):
     optimizer option changed since the recording): this call runs on the numpy plan."""
 
 
+FORCED_LIMIT = 2_000_000
+"""Estimated operations beyond which even ``mode="floats"`` refuses (the code would not fit in memory)."""
+
 FALLBACK = (ArithmeticError, ValueError, struct.error, BufferError, FloatFallback)
 """What stops a float step (before it writes anything) so that the numpy plan runs it instead."""
 
@@ -100,10 +103,16 @@ class FloatPlan:
         """True when every op and optimizer of the recording has a float rule and, unless ``forced``,
         the step is small (``estimated_operations(events) <= AUTO_LIMIT``). Forced, a recording
         without a float form raises ``CompileError`` naming what has none."""
+        operations = estimated_operations(events)
         if not forced:
             ops = sum(1 for event in events if event[0] == "apply")
-            if estimated_operations(events) > min(AUTO_LIMIT, OPERATIONS_PER_OP * ops):
+            if operations > min(AUTO_LIMIT, OPERATIONS_PER_OP * ops):
                 return False
+        elif operations > FORCED_LIMIT:
+            raise CompileError(
+                f"compile: the 'floats' plan cannot replay this function: about {operations:,} float operations "
+                f"per call, more than {FORCED_LIMIT:,} (use mode='auto' or 'numpy')"
+            )
         try:
             build = _Build(events)
         except NoFloatRule as e:
@@ -237,6 +246,8 @@ class _Build:
             out = as_symbols(rule.forward(op, self.guard, *arrays, **op_args))
         except NoFloatRule as e:
             raise NoFloatRule(f"{op.name}: {e}") from None
+        except SYMBOLIC_FAILURES as e:  # numpy refusing objects somewhere in the op's code
+            raise NoFloatRule(f"{op.name} with {_short(op_args)}: {type(e).__name__}: {e}") from None
         if out.shape != node.data.shape:
             raise NoFloatRule(f"{op.name}: the float rule gave shape {out.shape}, the engine {node.data.shape}")
         self.values[id(node)] = out
@@ -287,6 +298,8 @@ class _Build:
                     gi = vjp_into_shape(vjp, g, out, arrays, op_args, parent.data.shape)
                 except NoFloatRule as e:
                     raise NoFloatRule(f"the gradient of {op.name}: {e}") from None
+                except SYMBOLIC_FAILURES as e:
+                    raise NoFloatRule(f"the gradient of {op.name}: {type(e).__name__}: {e}") from None
                 self._accumulate(parent, as_symbols(gi))
 
     def _leaf_before_backward(self, leaf, expect_none):
@@ -557,6 +570,15 @@ class _Update:
         self._build.setup.append(f"{name} = {before} + 1")
         self._build.counters[(id(self._state), key)] = (self._state, name)
         return name
+
+
+SYMBOLIC_FAILURES = (TypeError, ValueError, AttributeError, IndexError)
+"""What numpy raises when an op's code does something to arrays of symbols that it cannot do."""
+
+
+def _short(op_args) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in op_args.items())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_float64(array, where):

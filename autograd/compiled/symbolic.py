@@ -13,8 +13,8 @@ what numpy computes in float64, in the same order:
 - ``x ** c`` for a number ``c``: numpy's exact shortcuts (``c`` = -1, 0, 0.5, 1, 2 give ``1/x``,
   1, ``sqrt x``, ``x``, ``x*x``), otherwise ``math.pow``.
 - ``exp``, ``log``, ``log1p``, ``tanh``, ``pow``: ``math``'s, within an ulp of numpy's SIMD
-  versions; ``a @ b``: each element summed in index order, where BLAS may order and fuse
-  differently. Not always the same bits: within 1e-15 relative.
+  versions; ``a @ b``: each element's products summed in index order, where BLAS may order and
+  fuse them differently. Not always the same bits: a rounding's difference.
 
 Where numpy gives inf or NaN with a warning, ``math`` raises (``log(0)``, ``exp(1000)``, ``1/0``):
 the float code stops with ``ArithmeticError`` or ``ValueError`` before it changes anything, and
