@@ -111,14 +111,19 @@ class Compiled:
         return self._replayed(result, numbers)
 
     def _inputs_changed(self) -> bool:
-        return any(not np.array_equal(b, r) for (_, b), r in zip(self._inputs, self._recorded_inputs))
+        # runs at every call until the inputs change (the article trains on one batch): small arrays
+        # compare as bytes, 0.3 instead of 6 us for the article's two
+        return any(
+            (b.tobytes() != r.tobytes()) if b.size <= 4096 else not np.array_equal(b, r)
+            for (_, b), r in zip(self._inputs, self._recorded_inputs)
+        )
 
     def _check(self, args, signature, numbers):
         """Replay the forward and backward passes on new inputs, then run ``fn`` itself and compare."""
         plan = self._plan
         leaves = [n for n, _ in plan.leaf_states] + [p for p, _ in plan.parameters]
         state = {id(n): (n, n.grad, np.array(n.grad) if isinstance(n.grad, np.ndarray) else None) for n in leaves}
-        changed = [(t, np.array(t.data)) for t in plan.changed_before_update]  # e.g. running statistics
+        changed = [(t, np.array(t.data)) for t in getattr(plan, "changed_before_update", ())]  # running statistics
         for step in plan.steps[: plan.first_update]:
             step(numbers)
         for t, before in changed:
@@ -176,7 +181,7 @@ def _compare(replayed, run, grads, state):
         if (
             key in grads
             and isinstance(n.grad, np.ndarray)
-            and not np.allclose(grads[key], n.grad, rtol=1e-9, atol=1e-12)
+            and not np.allclose(grads[key], n.grad, rtol=1e-9, atol=1e-12, equal_nan=True)
         ):
             name = repr(n.label) if n.label else f"a parameter of shape {n.shape}"
             yield f"the gradient of {name}", _short(grads[key]), _short(n.grad)
@@ -206,9 +211,9 @@ def _signature(args) -> tuple:
         if _is_number(a):
             sig.append(("number",))
         elif isinstance(a, np.ndarray):
-            sig.append(("array", a.shape, a.dtype.str))
+            sig.append(("array", a.shape, a.dtype))
         elif isinstance(a, Tensor):
-            sig.append(("tensor", a.shape, a.dtype.str, a.requires_grad, id(a) if a.requires_grad else None))
+            sig.append(("tensor", a.shape, a.dtype, a.requires_grad, id(a) if a.requires_grad else None))
         else:
             sig.append(("object", id(a)))
     return tuple(sig)

@@ -1,17 +1,21 @@
-"""Which kind of plan replays a recording: ``"numpy"`` (kernel calls on preallocated arrays) or one
-suited to the recording's size and kind, registered in ``PLANS``.
+"""Which kind of plan replays a recording: ``"numpy"`` (kernel calls on preallocated arrays),
+``"floats"`` (straight-line Python on floats, for small steps: ``floats.py``) or another one suited
+to the recording's size and kind, registered in ``PLANS``.
 
 A plan class takes ``(events, inputs, numbers, start_grads)`` and offers ``run(numbers)``,
 ``ready()``, ``first_update``, ``leaf_states``, ``parameters``, ``grad_buffers`` and ``items`` (see
-``replay.Plan``); ``suits(events)`` says whether it can replay a recording and is the better choice.
+``replay.Plan``); ``suits(events, forced=False)`` says whether it can replay a recording and is the
+better choice (``forced``: asked for by mode, so only whether it can; it may raise ``CompileError``
+saying why not).
 """
 
 from __future__ import annotations
 
 from .dynamic import CompileError
+from .floats import FloatPlan
 from .replay import Plan
 
-PLANS = {"numpy": Plan}
+PLANS = {"numpy": Plan, "floats": FloatPlan}
 """Plan classes by mode name; ``"auto"`` asks every other one whether it ``suits`` the recording, in
 order, and falls back to ``"numpy"``."""
 
