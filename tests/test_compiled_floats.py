@@ -149,13 +149,28 @@ def test_every_float_rule_equals_the_engines_forward_and_gradients(name):
             np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=1e-300, err_msg=what)
 
 
-def test_sigmoid_equals_the_engines_where_it_caps_and_at_infinities():
-    x = np.array([-800.0, -709.8, -709.7, -30.0, -0.0, 0.0, 1e-300, 3.0, 40.0, 800.0, np.inf, -np.inf])
+def test_sigmoid_equals_the_engines_up_to_the_exponent_limit_and_at_infinities():
+    x = np.array([-709.7, -30.0, -0.0, 0.0, 1e-300, 3.0, 40.0, 800.0, np.inf, -np.inf])
     program = Program()
     inputs = [program.input(f"x{i}") for i in range(x.size)]
     result = sigmoid(symbols(inputs, x.shape))
     values = program.function([f"x{i}" for i in range(x.size)], result.tolist())(*x.tolist())
     np.testing.assert_allclose(values, ops.SIGMOID.forward(x), rtol=1e-15, atol=0)
+
+
+def test_sigmoid_beyond_the_exponent_limit_falls_back_to_the_engines_exact_zero():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        out = (w * x).sigmoid().sum()
+        out.backward()
+        return out.item()
+
+    compiled = autograd.compile(step, mode="floats")
+    for x in (np.array([0.5, -1.0]), np.array([-800.0, 1.0]), np.array([-800.0, 1.0])):
+        expected = Tensor(w.data * x).sigmoid().sum().item()
+        assert compiled(x) == expected
 
 
 @pytest.mark.parametrize("shape", [(4,), (9, 1), (4, 4), (1, 9), (3, 4, 5), (130, 3), (2, 300)])

@@ -7,7 +7,7 @@ switch on what a program may contain, so a failure says where to look. Run many 
 ``BACKPROP_LAB_DIFF=thorough`` (or ``random`` for new ones each run).
 
 Deliberate differences from torch are left out of the programs and listed in ``test_deliberate_*``:
-sigmoid's capped input, mean over zero elements (an error), a second backward without
+mean over zero elements (an error), a second backward without
 ``retain_graph``, float-only data (ints and bools become float64).
 """
 
@@ -293,14 +293,16 @@ def test_max_of_empty_tensor_over_a_nonempty_axis(torch):
 # ----------------------------------------------------------------------------- deliberate differences
 
 
-def test_deliberate_sigmoid_is_capped_below_the_exponent_limit(torch):
-    """e^-x is kept finite: far below 0 the engine's sigmoid is the smallest value it can reach
-    (about 5.6e-309 in float64) where torch's is 0. Random programs never feed sigmoid such inputs."""
+def test_sigmoid_far_below_the_exponent_limit_is_exactly_zero_as_torch(torch):
     x = np.array([-800.0, -20.0, 0.0, 800.0])
-    ours = Tensor(x).sigmoid().data
-    theirs = torch.tensor(x).sigmoid().numpy()
-    assert ours[0] > 0 == theirs[0]
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-300)
+    t = Tensor(x, requires_grad=True)
+    ours = t.sigmoid()
+    ours.sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    theirs.sigmoid().sum().backward()
+    assert ours.data[0] == 0 == theirs.sigmoid()[0].item()
+    np.testing.assert_allclose(ours.data, theirs.sigmoid().detach().numpy(), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(t.grad, theirs.grad.numpy(), rtol=1e-12, atol=0)
 
 
 def test_deliberate_mean_over_zero_elements_is_an_error(torch):

@@ -2,14 +2,13 @@
 
 An op's float rule is, where it can be, the engine's own declaration: its ``forward`` and ``vjps``
 run on arrays of symbols (``symbolic.SymArray``) and give the same operations in the same order.
-Two ops branch on their data (a cap checked with one ``max``, a patch for infinite logits), so their
-forward is restated here element by element, equal to the engine's (a test checks it):
+Two ops are restated here element by element, equal to the engine's (a test checks it):
 
-- ``sigmoid``: ``1 / (1 + e^min(-a, cap))``, the cap applied element by element, which changes
-  only the elements the engine caps;
-- ``binary_cross_entropy_with_logits``: ``max(z, 0) - z y + ln(1 + e^-|z|)`` for finite logits (an
-  infinite one stops the float code: the numpy plan computes the engine's limit), and its
-  ``d/dz = sigmoid(z) - y``.
+- ``sigmoid``: ``1 / (e^-a + 1)`` (an ``e^-a`` too large for a float stops the float code, and the
+  numpy plan gives the engine's exact 0);
+- ``binary_cross_entropy_with_logits`` (it branches on its data): ``max(z, 0) - z y + ln(1 + e^-|z|)``
+  for finite logits (an infinite one stops the float code: the numpy plan computes the engine's
+  limit), and its ``d/dz = sigmoid(z) - y``.
 
 Optimizer updates are the per-element formulas of ``nn.optim``'s in-place kernels
 (``Optimizer.compiled_step``), in their order, for ``SGD`` (with and without momentum),
@@ -34,15 +33,10 @@ DERIVED = frozenset(
 )  # fmt: skip
 """Ops whose own forward and VJPs run on symbols (each is checked against the engine by a test)."""
 
-EXP_CAP = float(np.log(np.finfo(np.float64).max)) - 0.01
-"""The engine's sigmoid caps ``-a`` here in float64, so that ``e^-a`` stays finite."""
-
 
 def sigmoid(a):
-    """The engine's ``sigmoid`` on symbols: ``e = min(-a, cap)``, ``1 / (e^e + 1)``; ``min(-a, cap)``
-    written as ``cap if a < -cap else -a`` (the same numbers, NaN included, in one expression)."""
-    e = np.where(a < -EXP_CAP, EXP_CAP, np.negative(a))
-    return np.reciprocal(np.exp(e) + 1.0)
+    """The engine's ``sigmoid`` on symbols: ``1 / (e^-a + 1)``."""
+    return np.reciprocal(np.exp(np.negative(a)) + 1.0)
 
 
 def _reduced(terms, reduction):
