@@ -41,11 +41,16 @@ class Kernels:
     input's shape, into ``dst``. Both must give exactly what ``forward`` and ``vjps[i]`` (then
     ``unbroadcast``) give; a test checks every declared kernel against them. An op without kernels
     is replayed with its ordinary forward and VJPs plus a copy.
+
+    ``reads``: what the VJP kernels read besides ``g``: ``"out"``, ``"inputs"``, both (the default)
+    or neither. A replay uses it to let an elementwise output overwrite its input's buffer when
+    nothing reads that input again (``sigmoid`` after ``linear``: one activation-sized array fewer).
     """
 
-    def __init__(self, forward=None, vjps=()):
+    def __init__(self, forward=None, vjps=(), reads=("out", "inputs")):
         self.forward = forward
         self.vjps = tuple(vjps)
+        self.reads = frozenset(reads)
 
 
 class TensorOp:
@@ -518,7 +523,7 @@ EXP = TensorOp(
     (lambda g, out, a: g * out,),
     "e^a; d/da = e^a",
     jvp=ELEMENTWISE_JVP,
-    kernels=Kernels(_elementwise(np.exp), (lambda dst, g, out, a: np.multiply(g, out, out=dst),)),
+    kernels=Kernels(_elementwise(np.exp), (lambda dst, g, out, a: np.multiply(g, out, out=dst),), reads=("out",)),
 )
 LOG = TensorOp(
     "log",
@@ -535,7 +540,7 @@ TANH = TensorOp(
     (lambda g, out, a: g * (1.0 - out * out),),
     "d/da tanh a = 1 - tanh(a)^2",
     jvp=ELEMENTWISE_JVP,
-    kernels=Kernels(_elementwise(np.tanh), (_tanh_vjp_into,)),
+    kernels=Kernels(_elementwise(np.tanh), (_tanh_vjp_into,), reads=("out",)),
 )
 
 
@@ -553,7 +558,7 @@ SIGMOID = TensorOp(
     (_sigmoid_vjp,),
     "s(a) = 1 / (1 + e^-a); d/da = s (1 - s)",
     jvp=ELEMENTWISE_JVP,
-    kernels=Kernels(_sigmoid_into, (_sigmoid_vjp_into,)),
+    kernels=Kernels(_sigmoid_into, (_sigmoid_vjp_into,), reads=("out",)),
 )
 RELU = TensorOp(
     "relu",

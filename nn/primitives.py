@@ -175,7 +175,7 @@ LINEAR = tensor_op(
     [_linear_x_vjp, _linear_w_vjp, _linear_b_vjp],
     "x @ w + b (w of shape (in, out)); d/dx = g w^T, d/dw = x^T g, d/db = g summed over the batch",
     jvp=_linear_jvp,
-    kernels=Kernels(_linear_into, (_linear_x_into, _linear_w_into, _linear_b_into)),
+    kernels=Kernels(_linear_into, (_linear_x_into, _linear_w_into, _linear_b_into), reads=("inputs",)),
 )
 
 

@@ -32,6 +32,7 @@ from ..tensor import Tensor, constant
 from .choose import choose_plan
 from .dynamic import CompileError, GradArray, Num
 from .record import Recorder
+from .replay import Plan
 
 __all__ = ["CompileError", "Compiled", "Num", "compile"]
 
@@ -108,6 +109,9 @@ class Compiled:
         with Recorder() as recorder:
             result = self.fn(*call_args)
         self._plan = choose_plan(recorder.events, inputs, numbers, start_grads, self.mode)
+        if any(id(t) in getattr(self._plan, "overwritten", ()) for t in _tensors(result)):
+            # a returned tensor's buffer was lent to a later op: keep every buffer its own
+            self._plan = Plan(recorder.events, inputs, numbers, start_grads, reuse=False)
         self._signature = signature
         self._inputs = inputs
         self._recorded_inputs = [_fingerprint(b) for _, b in inputs]
@@ -160,6 +164,14 @@ class Compiled:
         if isinstance(result, float) and self._plan is not None and id(result) in self._plan.items:
             return self._plan.items[id(result)].data.item()
         return result
+
+
+def _tensors(result) -> list:
+    if isinstance(result, (tuple, list)):
+        return [t for r in result for t in _tensors(r)]
+    if isinstance(result, dict):
+        return [t for r in result.values() for t in _tensors(r)]
+    return [result] if isinstance(result, Tensor) else []
 
 
 def _flatten(result) -> list:

@@ -22,7 +22,7 @@ _INPLACE = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.divide}
 class Plan:
     """The steps of one recorded call, run by ``run(numbers)``."""
 
-    def __init__(self, events, inputs, numbers, start_grads=None):
+    def __init__(self, events, inputs, numbers, start_grads=None, reuse=True):
         self.steps = []
         self.leaf_states = []  # (leaf, expect_no_grad): checked before every replay
         self.parameters = []  # (tensor, data array): the arrays the plan writes into
@@ -33,6 +33,9 @@ class Plan:
         self.changed_before_update = []  # tensors changed in place before it (running statistics)
         self._numbers = numbers
         self._start_grads = start_grads or {}  # id(leaf) -> its grad when the recorded call began
+        self.overwritten = set()  # ids of nodes whose buffer a later elementwise op writes its result into
+        self._reuse = reuse
+        self._readers, self._viewed = _readers_and_views(events)
         self._build(events, inputs)
         if self.first_update is None:
             self.first_update = len(self.steps)
@@ -111,6 +114,9 @@ class Plan:
             return  # a view of its input's buffer: always up to date
         kernel = getattr(op, "kernels", None)
         forward_into = kernel.forward if kernel is not None else None
+        if forward_into is not None and self._reuse and self._may_overwrite(node, op, ins):
+            node.data = out = arrays[0]  # the input is read by nothing else: its buffer takes the result
+            self.overwritten.add(id(ins[0]))
         if forward_into is not None:
             self.steps.append(lambda numbers: forward_into(out, *arrays, **op_args))
             return
@@ -122,6 +128,21 @@ class Plan:
             np.copyto(out, forward(*arrays, **op_args), casting="unsafe")
 
         self.steps.append(step)
+
+    def _may_overwrite(self, node, op, ins) -> bool:
+        """Whether ``op`` (elementwise, one input) may write ``node``'s result into its input's buffer:
+        nothing reads the input afterwards (its only reader is this op, whose VJPs read only its output,
+        and the input's own VJPs do not read their output), and nobody else shares that memory."""
+        if len(ins) != 1 or "inputs" in op.kernels.reads or not all(op.kernels.vjps):
+            return False
+        x = ins[0]
+        made_by = x.op.kernels if x.op is not None else None
+        if made_by is None or "out" in made_by.reads or not all(made_by.vjps):
+            return False
+        if self._readers.get(id(x), 0) != 1 or id(x) in self._viewed or id(node) in self._viewed:
+            return False
+        a, out = x.data, node.data
+        return a.shape == out.shape and a.dtype == out.dtype and a.flags.c_contiguous and a.flags.writeable
 
     def _backward(self, roots, seeds, order, without, pending_zero):
         needs = [n for n in order if n.requires_grad]
@@ -181,6 +202,20 @@ class Plan:
             ufunc(data, recompute(operand, numbers), out=data, casting="same_kind")
 
         return update
+
+
+def _readers_and_views(events):
+    """How many recorded ops read each node, and which nodes share memory with another (views)."""
+    readers, viewed = {}, set()
+    for event in events:
+        if event[0] != "apply":
+            continue
+        _, node, op, ins, _ = event
+        for t in ins:
+            readers[id(t)] = readers.get(id(t), 0) + 1
+        if op.view and ins and np.shares_memory(node.data, ins[0].data):
+            viewed.update((id(node), id(ins[0])))
+    return readers, viewed
 
 
 def _refresh_constant(buffer, source):
