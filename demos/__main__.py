@@ -74,18 +74,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--digits-epochs",
         type=positive_int,
         default=digits.DEFAULT_EPOCHS,
+        metavar="N",
         help=f"epochs of the digits networks (default: {digits.DEFAULT_EPOCHS})",
     )
     parser.add_argument(
         "--cancer-epochs",
         type=positive_int,
         default=breast_cancer.DEFAULT_EPOCHS,
+        metavar="N",
         help=f"epochs of the breast-cancer network (default: {breast_cancer.DEFAULT_EPOCHS})",
     )
     parser.add_argument(
         "--moons-steps",
         type=positive_int,
         default=moons.DEFAULT_STEPS,
+        metavar="N",
         help=f"steps of the two-moons demo (default: {moons.DEFAULT_STEPS})",
     )
     parser.add_argument(
