@@ -14,6 +14,7 @@ string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (``float()`` reads each back
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -35,13 +36,17 @@ INSTALL_GRAPHVIZ = (
 )
 
 
-def _install_command() -> str:
-    """How to add the demos' extras: from a source checkout (editable) or from an installed package."""
+def _install_command(extras: str = "demos") -> str:
+    """How to add ``extras``: from a source checkout (editable) or from an installed package."""
     checkout = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    return "pip install -e '.[demos]'" if checkout.exists() else "pip install 'backprop-lab[demos]'"
+    return f"pip install -e '.[{extras}]'" if checkout.exists() else f"pip install 'backprop-lab[{extras}]'"
 
 
 INSTALL_EXTRAS = f"install the demos' extras: {_install_command()} (graphviz, matplotlib, tqdm)"
+INSTALL_DATA = (
+    f"install the data extra: {_install_command('demos,data')} (scikit-learn, which ships the data sets, "
+    "so nothing is downloaded)"
+)
 
 
 @dataclass
@@ -200,3 +205,78 @@ def render_quietly(render, *args, **kwargs):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     missing = missing or Path(path).suffix == ".dot"
     return Path(path), missing
+
+
+def pyplot():
+    """``matplotlib.pyplot`` drawing into files only (the Agg backend), or exit naming the extra to install."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise SystemExit(f"matplotlib is needed to draw the pictures; {INSTALL_EXTRAS}") from exc
+    matplotlib.use("Agg")  # files only, no window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def sklearn_datasets():
+    """``sklearn.datasets`` (its loaders read data shipped inside the package), or exit naming the extra."""
+    try:
+        import sklearn.datasets
+    except ImportError as exc:
+        raise SystemExit(f"the real-data demos need scikit-learn; {INSTALL_DATA}") from exc
+    return sklearn.datasets
+
+
+class Progress:
+    """Log lines, and a progress bar on stderr when it is a terminal.
+
+    Piped or redirected, the output is the log lines alone, with no ``\\r`` redraws; on a terminal
+    the lines are written above the bar (tqdm), which stays on stderr so stdout stays clean.
+    """
+
+    def __init__(self, total: int, desc: str, unit: str, *, enabled: bool = True, stream=None):
+        self.stream = stream or sys.stdout
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:  # the log lines still show progress
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr)
+
+    def log(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream)
+
+    def update(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def one_blas_thread():
+    """A context in which numpy's BLAS uses one thread (threadpoolctl, which scikit-learn brings along).
+
+    The real-data demos multiply small matrices, for which a second thread costs more than it gives:
+    the digits demo took 45 s of wall time with OpenBLAS's two threads on a busy 2-core machine and
+    8 s with one. Without threadpoolctl, nothing changes.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

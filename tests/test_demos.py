@@ -19,6 +19,7 @@ from conftest import require_dot, require_module
 
 ROOT = Path(__file__).resolve().parents[1]
 FEW_EPOCHS = "300"
+FEW_DATA = ["--digits-epochs", "1", "--cancer-epochs", "5", "--moons-steps", "2"]  # real-data demos, briefly
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -228,7 +229,7 @@ def test_all_demos_write_an_index_that_shows_every_file(tmp_path, capsys):
     from demos.__main__ import main
 
     out = tmp_path / "out"
-    assert main(["--out", str(out), "--epochs", "200", "--no-progress"]) == 0
+    assert main(["--out", str(out), "--epochs", "200", "--no-progress", *FEW_DATA]) == 0
     printed = capsys.readouterr().out
 
     index = out / "index.html"
@@ -255,7 +256,7 @@ def test_index_pictures_pan_and_zoom_and_the_player_is_on_the_page(tmp_path, cap
     from demos.__main__ import main
 
     out = tmp_path / "out"
-    assert main(["--out", str(out), "--epochs", "50", "--no-progress"]) == 0
+    assert main(["--out", str(out), "--epochs", "50", "--no-progress", *FEW_DATA]) == 0
     page = (out / "index.html").read_text(encoding="utf-8")
     assert not re.search(r"https?://", page), "the page must not need the network"
     pictures = re.findall(r'<img class="bp-pic" src="([^"]+)"', page)
@@ -297,7 +298,7 @@ def test_without_dot_everything_else_is_written_and_the_fix_is_named(tmp_path, m
 
     out = tmp_path / "out"
     without_dot(monkeypatch, tmp_path)
-    assert main(["--out", str(out), "--epochs", "100", "--no-progress"]) == 0
+    assert main(["--out", str(out), "--epochs", "100", "--no-progress", "--no-data"]) == 0
     printed = capsys.readouterr().out
 
     assert "apt-get install graphviz" in printed
@@ -337,6 +338,9 @@ def test_console_scripts_point_at_main_functions():
         "backprop-lab-graph",
         "backprop-lab-compare",
         "backprop-lab-mistake",
+        "backprop-lab-digits",
+        "backprop-lab-cancer",
+        "backprop-lab-moons",
     }
     for name, target in scripts.items():
         module, _, attr = target.partition(":")
@@ -445,7 +449,7 @@ def test_the_demos_run_under_python_W_error(tmp_path):
 
     require_module("matplotlib")
     require_module("graphviz")
-    for module, extra in [("demos", []), ("demos.train_seed", ["--optimizer", "adam"])]:
+    for module, extra in [("demos", FEW_DATA), ("demos.train_seed", ["--optimizer", "adam"])]:
         out = tmp_path / module
         cmd = [
             sys.executable,

@@ -561,3 +561,26 @@ def test_a_cnn_of_nns_layers_exports(ort, tmp_path):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     got3 = session.run(None, {name: x[:3]})[0]
     np.testing.assert_allclose(got3, expected[:3], rtol=1e-5, atol=1e-5)
+
+
+def test_the_digits_cnn_runs_in_onnx_runtime(ort):
+    """The CNN of ``python -m demos.digits``, trained for an epoch in float32, gives the engine's logits
+    on the test digits (1e-6) in ONNX Runtime, at any batch size."""
+    require_module("sklearn")
+    from demos import digits
+
+    split = digits.load_split(0)
+    model, _ = digits.train("cnn", split, epochs=1, dtype=np.float32)
+    x = digits.model_inputs("cnn", split.test_images).astype(np.float32)
+    onnx_model = check(ort, model, x, runs=[(x[:1],), (x[:7],)], dynamic_batch=True)
+    assert [n.op_type for n in onnx_model.graph.node if n.op_type in ("Conv", "MaxPool", "Relu")] == [
+        "Conv",
+        "Relu",
+        "MaxPool",
+        "Conv",
+        "Relu",
+        "MaxPool",
+    ]
+    logits = run_model(ort, onnx_model, x)[0]
+    assert logits.dtype == np.float32 and logits.shape == (len(x), 10)
+    assert np.mean(np.argmax(logits, axis=1) == split.test_labels) > 0.8  # a trained network, not noise
