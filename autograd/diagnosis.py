@@ -568,7 +568,7 @@ def averaged_counts(walk, name_of) -> list:
         if op.name == "mean" and isinstance(node, Tensor):
             n = node.parents[0].data.size // max(node.data.size, 1)
         elif args.get("reduction") == "mean":
-            n = len(args["labels"]) if "labels" in args else np.size(node.parents[0].data)
+            n = len(node.parents[1].data) if op.name == "cross_entropy" else np.size(node.parents[0].data)
             here = f"{op.name}(reduction='mean') at {name_of(node)}"
         elif isinstance(node, Value) and op.name == "mul_const":
             n = _inverse_count(args["c"])

@@ -72,21 +72,24 @@ def _bce_logits_y(ctx):
 
 
 def _cross_entropy_forward(ctx):
-    z = ctx.args[0]
-    labels = ctx.op_args["labels"]
-    picked = f"-{ctx.helper('log_softmax')}({z})[np.arange({len(labels)}), {ctx.lit(labels)}]"
+    z, labels = ctx.args
+    n = ctx.node.parents[1].shape[0]
+    picked = f"-{ctx.helper('log_softmax')}({z})[np.arange({n}), {labels}.astype(int)]"
     return _reduced(ctx, picked)
 
 
 def _cross_entropy_back(ctx):
-    z = ctx.args[0]
-    labels = ctx.op_args["labels"]
-    classes = ctx.node.parents[0].shape[1]
-    local = f"(np.exp({ctx.helper('log_softmax')}({z})) - {ctx.helper('one_hot')}({ctx.lit(labels)}, {classes}))"
+    z, labels = ctx.args
+    n, classes = ctx.node.parents[0].shape
+    local = f"(np.exp({ctx.helper('log_softmax')}({z})) - {ctx.helper('one_hot')}({labels}.astype(int), {classes}))"
     reduction = ctx.op_args["reduction"]
     if reduction == "none":
         return f"{local} * {ctx.g}[:, None]"
-    return f"{local} * {ctx.g}" + (f" / {len(labels)}" if reduction == "mean" else "")
+    return f"{local} * {ctx.g}" + (f" / {n}" if reduction == "mean" else "")
+
+
+def _labels_back(ctx):
+    return f"np.zeros({ctx.args[1]}.shape)"
 
 
 def _weighted_sum_forward(ctx):
@@ -140,7 +143,7 @@ def one_hot(labels, classes):
 register_code(P.LINEAR, forward="{0} @ {1} + {2}", backward=(matmul_grad_a, matmul_grad_b, _linear_bias_back))
 register_code(P.BINARY_CROSS_ENTROPY, forward=_bce_forward, backward=(_bce_p, _bce_y))
 register_code(P.BINARY_CROSS_ENTROPY_WITH_LOGITS, forward=_bce_logits_forward, backward=(_bce_logits_z, _bce_logits_y))
-register_code(P.CROSS_ENTROPY, forward=_cross_entropy_forward, backward=(_cross_entropy_back,))
+register_code(P.CROSS_ENTROPY, forward=_cross_entropy_forward, backward=(_cross_entropy_back, _labels_back))
 register_code(P.WEIGHTED_SUM, forward=_weighted_sum_forward, backward=(_weighted_sum_back,))
 register_code(P.SCALAR_BINARY_CROSS_ENTROPY, forward=_scalar_bce_forward, backward=(_scalar_bce_back,))
 

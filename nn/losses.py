@@ -67,6 +67,7 @@ def cross_entropy(logits, labels, reduction="mean"):
     """
     _check_reduction("cross_entropy", reduction)
     logits = as_tensor(logits, "cross_entropy: logits")
+    given = labels
     labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
@@ -81,7 +82,13 @@ def cross_entropy(logits, labels, reduction="mean"):
     if n and (labels.min() < 0 or labels.max() >= c):
         bad = labels[(labels < 0) | (labels >= c)][0]
         raise ValueError(f"cross_entropy: label {bad} is out of range for {c} classes (0..{c - 1})")
-    return apply(P.CROSS_ENTROPY, (logits,), labels=labels.astype(np.intp), reduction=reduction)
+    if isinstance(given, Tensor):
+        if given.requires_grad:
+            raise TypeError("cross_entropy: labels are class indices and cannot require grad")
+        target = given  # the labels as they came (a compiled step's input buffer: new labels reach the op)
+    else:
+        target = constant(labels.astype(np.intp))
+    return apply(P.CROSS_ENTROPY, (logits, target), reduction=reduction)
 
 
 # ---------------------------------------------------------------------- helpers

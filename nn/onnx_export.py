@@ -77,10 +77,10 @@ def _broadcast_ndim(s) -> int:
 
 
 def _cross_entropy(g, s):
-    """``-log_softmax(z)[n, label_n]`` per row; the labels are constants of the model."""
-    (z,) = s.inputs
-    labels = np.asarray(s.args["labels"], dtype=np.int64).reshape(-1, 1)
-    picked = g.op("GatherElements", [g.op("LogSoftmax", [z], axis=1), g.const(labels, "labels")], axis=1)
+    """``-log_softmax(z)[n, label_n]`` per row; the labels are the op's second input."""
+    z, labels = s.inputs
+    index = g.unsqueeze(g.cast(labels, np.int64), [1])
+    picked = g.op("GatherElements", [g.op("LogSoftmax", [z], axis=1), index], axis=1)
     terms = g.op("Neg", [g.squeeze(picked, [1])])
     return _reduce_all(g, terms, 1, s.args["reduction"])
 

@@ -329,11 +329,18 @@ def _log_softmax_rows(z):
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
 
+def _class_indices(labels):
+    """The labels (an input, so that a compiled step reads new ones) as integer indices."""
+    return labels if labels.dtype.kind in "iu" else np.rint(labels).astype(np.intp)
+
+
 def _cross_entropy_forward(z, labels, reduction):
+    labels = _class_indices(labels)
     return _reduce(-_log_softmax_rows(z)[np.arange(len(labels)), labels], reduction)
 
 
 def _one_hot(labels, shape, dtype):
+    labels = _class_indices(labels.data if hasattr(labels, "op") else labels)  # a constant even under create_graph
     onehot = np.zeros(shape, dtype=dtype)
     onehot[np.arange(len(labels)), labels] = 1.0
     return onehot
@@ -346,9 +353,16 @@ def _cross_entropy_vjp(g, out, z, labels, reduction):
     return d * (g / len(labels) if reduction == "mean" else g)
 
 
+def _labels_vjp(g, out, z, labels, reduction):
+    """Class labels are piecewise constant: the loss does not change with them (they never require grad)."""
+    return np.zeros(labels.shape, dtype=z.dtype)
+
+
 def _cross_entropy_jvp(tangents, out, z, labels, reduction):
     """``sum_c (softmax(z) - onehot)_c t_c`` per row, reduced like the loss."""
-    (t,) = tangents
+    t = tangents[0]
+    if t is None:
+        return np.zeros(out.shape, dtype=out.dtype)
     d = np.exp(_log_softmax_rows(z)) - _one_hot(labels, z.shape, z.dtype)
     return _reduce(np.sum(d * t, axis=1), reduction).astype(out.dtype, copy=False)
 
@@ -356,8 +370,9 @@ def _cross_entropy_jvp(tangents, out, z, labels, reduction):
 CROSS_ENTROPY = tensor_op(
     "cross_entropy",
     _cross_entropy_forward,
-    [_cross_entropy_vjp],
-    "mean/sum/none over rows of -log_softmax(z)[label] (labels a parameter); d/dz = softmax(z) - onehot(label)",
+    [_cross_entropy_vjp, _labels_vjp],
+    "mean/sum/none over rows of -log_softmax(z)[label] (z (N, C), labels (N,) class indices, an input without "
+    "gradient); d/dz = softmax(z) - onehot(label)",
     jvp=_cross_entropy_jvp,
 )
 

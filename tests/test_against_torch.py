@@ -272,9 +272,9 @@ def build_cases(torch):
         "cross_entropy": [
             (
                 f"cross_entropy-{r}",
-                [normal(4, 3) * 2],
-                lambda z, r=r: apply(P.CROSS_ENTROPY, (z,), labels=labels, reduction=r),
-                lambda z, r=r: F.cross_entropy(z, torch.from_numpy(labels), reduction=r),
+                [normal(4, 3) * 2, labels.astype(float)],
+                lambda z, y, r=r: apply(P.CROSS_ENTROPY, (z, y), reduction=r),
+                lambda z, y, r=r: F.cross_entropy(z, y.long(), reduction=r),
             )
             for r in ("mean", "sum", "none")
         ],

@@ -28,7 +28,7 @@ DERIVED = frozenset(
         "sum", "mean", "max", "min", "var", "std", "softmax", "log_softmax", "logsumexp",
         "reshape", "transpose", "getitem", "squeeze", "expand_dims", "flatten", "split", "broadcast_to",
         "concatenate", "stack", "where", "maximum", "minimum", "clip",
-        "binary_cross_entropy", "cross_entropy",
+        "binary_cross_entropy",
     }
 )  # fmt: skip
 """Ops whose own forward and VJPs run on symbols (each is checked against the engine by a test)."""
