@@ -102,6 +102,7 @@ class Compiled:
             start_grads.update({id(n): n.grad for n, _ in self._plan.parameters})
         with Recorder() as recorder:
             result = self.fn(*call_args)
+        recorder.events.append(("returned", result))
         self._plan = choose_plan(recorder.events, inputs, numbers, start_grads, self.mode)
         self._signature = signature
         self._inputs = inputs
