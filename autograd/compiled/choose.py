@@ -1,5 +1,6 @@
-"""Which kind of plan replays a recording: ``"numpy"`` (kernel calls on preallocated arrays) or one
-suited to the recording's size and kind, registered in ``PLANS``.
+"""Which kind of plan replays a recording: ``"numpy"`` (kernel calls on preallocated arrays),
+``"scalar"`` (a Value graph, vectorised level by level: ``scalar.py``) or another one suited to the
+recording's size and kind, registered in ``PLANS``.
 
 A plan class takes ``(events, inputs, numbers, start_grads)`` and offers ``run(numbers)``,
 ``ready()``, ``first_update``, ``leaf_states``, ``parameters``, ``grad_buffers`` and ``items`` (see
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from .dynamic import CompileError
 from .replay import Plan
+from .scalar import ScalarPlan
 
-PLANS = {"numpy": Plan}
+PLANS = {"numpy": Plan, "scalar": ScalarPlan}
 """Plan classes by mode name; ``"auto"`` asks every other one whether it ``suits`` the recording, in
 order, and falls back to ``"numpy"``."""
 
