@@ -41,6 +41,7 @@ import gc
 import operator
 
 from .. import graph, quiet
+from ..value import Value
 from .scalar_build import Builder
 from .scalar_events import read_recording
 
@@ -62,7 +63,14 @@ class ScalarPlan:
 
     @classmethod
     def suits(cls, events, forced=False) -> bool:
-        return any(e[0] == "value" for e in events)
+        """Whether the recording made Values or ran a backward pass or an update on them."""
+        for event in events:
+            kind = event[0]
+            if kind == "value" or (kind == "backward" and any(isinstance(r, Value) for r in event[1])):
+                return True
+            if kind == "step" and any(isinstance(p, Value) for p in event[1].parameters):
+                return True
+        return False
 
     def __init__(self, events, inputs, numbers, start_grads=None):
         # what compile's check on new inputs and its re-recording read (see replay.Plan): Values

@@ -89,7 +89,15 @@ class Builder:
             elif isinstance(x, dict):
                 for item in x.values():
                     walk(item)
-            elif isinstance(x, float) and not isinstance(x, Num):
+            elif isinstance(x, Num):
+                if any(p.data is x for opt in self.rec.optimizers for p in opt.parameters):
+                    # p.data after an SGD step with a learning rate from a number argument: a Num
+                    # whose formula holds the old data and gradient, which a replay would repeat
+                    raise CompileError(
+                        "compile: the function returned the .data of a parameter its optimizer updated with a "
+                        "learning rate from a number argument; return the parameter (the Value) instead"
+                    )
+            elif isinstance(x, float):
                 floats.append(x)
 
         walk(self.rec.returned)

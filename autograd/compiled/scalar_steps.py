@@ -34,10 +34,11 @@ class Slot:
 
 @dataclass(eq=False)
 class _Side:
-    """One block of a group's gradient contributions: to ``targets`` (row-major over ``shape``), sent
-    at eager times ``keys``. A computed side has ``compute(dst)``, which makes the step writing the
-    block into ``dst``; a side that passes the group's own gradient on unchanged (a sum's value
-    terms) has ``sources`` instead, the E indices its targets read."""
+    """One block of a group's gradient contributions: to ``targets`` (row-major over ``shape``; None
+    where the node sends nothing), sent at eager times ``keys``. A computed side has ``compute``,
+    which makes the step writing the block into a destination; a side that passes the group's own
+    gradient on unchanged (a sum's value terms) has ``sources`` instead, the E indices its targets
+    read."""
 
     targets: list
     keys: list
@@ -88,6 +89,11 @@ class _Group:
     def wanted(self) -> bool:
         return any(self.builder.wants.get(id(n.value)) for n in self.group.nodes)
 
+    def sends(self, node) -> bool:
+        """Whether ``node`` passes gradients on in this backward pass (a group may mix nodes the
+        backward pass reaches and nodes it does not): the other nodes' targets are None."""
+        return bool(self.builder.wants.get(id(node.value)))
+
 
 class SumGroup(_Group):
     """Sums of terms, ``out[j] = t_0j + t_1j + ...`` left to right, each term a value or a product.
@@ -129,7 +135,9 @@ class SumGroup(_Group):
         for (kind, r0, r1), factors in zip(self.runs, self.factors):
             shape = (r1 - r0, n)
             for which in (0,) if kind == "v" else (0, 1):
-                targets = [node.terms[t].refs[which] for t in range(r0, r1) for node in nodes]
+                targets = [
+                    node.terms[t].refs[which] if self.sends(node) else None for t in range(r0, r1) for node in nodes
+                ]
                 keys = [node.terms[t].keys[which] for t in range(r0, r1) for node in nodes]
                 if kind == "v":
                     sides.append(_Side(targets, keys, shape, sources=np.tile(own, r1 - r0)))
@@ -162,7 +170,7 @@ class KernelGroup(_Group):
         self.sides = []
         if self.wanted():
             for k in self.positions:
-                targets = [node.args[k] for node in nodes]
+                targets = [node.args[k] if self.sends(node) else None for node in nodes]
                 keys = [node.keys[k] for node in nodes]
                 self.sides.append(_Side(targets, keys, (n,), compute=True))
 
