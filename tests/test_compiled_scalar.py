@@ -245,6 +245,40 @@ def test_values_computed_under_no_grad_inside_the_function_stop_the_gradient():
             w.data -= 0.1 * w.grad
 
 
+def test_new_data_reaches_the_replay_through_input_values_made_outside():
+    random.seed(5)
+    model = MLP(2, [8, 1])
+    opt = SGD(model.parameters(), lr=0.05)
+    batch = [[Value(0.0), Value(0.0)] for _ in range(10)]
+    labels = [Value(0.0) for _ in range(10)]
+
+    def step():
+        scores = [model(x) for x in batch]
+        loss = sum((1 + -y * s).relu() for y, s in zip(labels, scores)) * 0.1
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.data
+
+    compiled = autograd.compile(step)
+    random.seed(5)
+    twin = MLP(2, [8, 1])
+    twin_opt = SGD(twin.parameters(), lr=0.05)
+    for k in range(12):
+        rows = range(10 * (k % 10), 10 * (k % 10) + 10)  # a new batch of the moons every call
+        for x, y, i in zip(batch, labels, rows):
+            x[0].data, x[1].data, y.data = float(X[i, 0]), float(X[i, 1]), float(Y[i])
+        scores = [twin([float(X[i, 0]), float(X[i, 1])]) for i in rows]
+        loss = sum((1 + -float(Y[i]) * s).relu() for i, s in zip(rows, scores)) * 0.1
+        twin_opt.zero_grad()
+        loss.backward()
+        twin_opt.step()
+        assert compiled() == loss.data
+    assert_same_values(twin.parameters(), model.parameters())
+    with pytest.raises(CompileError, match="takes no array arguments"):
+        autograd.compile(lambda data: demo_loss(model, data, Y))(X)
+
+
 def test_other_optimizers_run_their_own_step_on_the_values():
     def make(optimizer):
         random.seed(3)

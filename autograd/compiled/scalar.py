@@ -29,10 +29,15 @@ Values computed outside the call used inside it.
 Results: the parameters' (and every other leaf's) ``data`` and ``grad`` and the returned Values'
 ``data`` and ``grad`` are written after every replay; a returned ``loss.data`` is read from the
 replay. A returned number that is not some Value's ``data`` (an accuracy computed from ``.data``)
-cannot be recomputed and is refused. As with any trace, the data the call reads (Values made from
-arrays, numbers drawn at random inside it) are constants of the plan; number arguments are inputs
-(``Num``), also where a Value op uses them (``x * lam``). Values made inside the call other than the
-returned ones keep their recorded contents.
+cannot be recomputed and is refused. Values made inside the call other than the returned ones keep
+their recorded contents.
+
+Inputs. As with any trace, what the call reads as plain numbers is a constant of the plan: Values
+made inside it from data (``Value(x)`` for each row of a data set) or from numbers drawn at random
+there. Number arguments are inputs (``Num``), also where a Value op uses them (``x * lam``,
+``Value(target)``). To feed new data at every call, make the input Values once, outside, and set
+their ``data`` before each call: every replay reads the ``data`` of the Values it did not make.
+An array argument cannot reach a Value graph except as numbers read from it, so it is refused.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import operator
 
 from .. import graph, quiet
 from ..value import Value
+from .dynamic import CompileError
 from .scalar_build import Builder
 from .scalar_events import read_recording
 
@@ -79,6 +85,12 @@ class ScalarPlan:
         self.parameters = []
         self.grad_buffers = {}
         self.items = {}
+        if inputs:
+            raise CompileError(
+                "compile: a step on Values takes no array arguments (their numbers would be constants of the "
+                "replay); make the input Values once outside the compiled function and set their .data before "
+                "each call"
+            )
         paused = gc.isenabled()
         gc.disable()  # the build makes an object or two per node and no cycles: a quarter of its time
         try:

@@ -57,9 +57,9 @@ class Builder:
             pinned |= {id(r) for r in rec.backward[0]}
         needed = self._needed(pinned, made_ids)
         self.constants = _Constants(rec.numbers)
-        nodes = fold([r for r in rec.made if id(r[0]) in needed], self.constants, pinned, self.times)
+        nodes, read = fold([r for r in rec.made if id(r[0]) in needed], self.constants, pinned, self.times)
         self.groups = group(nodes)
-        leaves = self._leaves(nodes, made_ids)
+        leaves = self._leaves(read, made_ids)
         self._layout(leaves, nodes)
         self._wants(nodes)
         self._forward_steps()
@@ -140,28 +140,20 @@ class Builder:
 
     def _needed(self, pinned, made_ids) -> set:
         """Ids of the recorded nodes the backward roots and the returned values depend on."""
-        inputs = {id(value): ins for value, _, ins in self.rec.made}
-        needed = set()
-        stack = [i for i in pinned if i in made_ids]
-        while stack:
-            i = stack.pop()
-            if i in needed:
-                continue
-            needed.add(i)
-            for x in inputs[i]:
-                if isinstance(x, Value) and id(x) in made_ids and id(x) not in needed:
-                    stack.append(id(x))
+        needed = {i for i in pinned if i in made_ids}
+        for value, _, inputs in reversed(self.rec.made):  # consumers come after their inputs
+            if id(value) in needed:
+                for x in inputs:
+                    if isinstance(x, Value) and id(x) in made_ids:
+                        needed.add(id(x))
         return needed
 
-    def _leaves(self, nodes, made_ids) -> list:
-        """The Values the replayed nodes read but did not make, checked."""
-        leaves = []
-        for n in nodes:
-            for r, _ in n.inputs():
-                if isinstance(r, Value) and id(r) not in made_ids:
-                    if r.op is not None:
-                        raise _made_elsewhere(r)
-                    leaves.append(r)
+    def _leaves(self, read, made_ids) -> list:
+        """The Values the replay reads without making them (``read``: those the nodes use), checked."""
+        leaves = list(read)
+        for v in leaves:
+            if v.op is not None:
+                raise _made_elsewhere(v)
         for v in self.returned_values + list(self.float_owners.values()):
             if id(v) not in made_ids and v.op is None:
                 leaves.append(v)

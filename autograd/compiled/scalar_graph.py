@@ -26,7 +26,7 @@ from ..value import Value
 from .scalar_kernels import BINARY, CONSTANT, FOLDABLE, NARY, kernel_for, shape_of
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Const:
     """A number the graph uses: a Value op's constant, a Value made inside the call, a seed. ``source``
     is the ``Num`` it is recomputed from at every replay, or None."""
@@ -35,7 +35,7 @@ class Const:
     source: object = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Term:
     """One term of a sum: ``refs`` is ``(value,)`` or ``(a, b)`` for a product; ``keys`` says when
     eager sends each ref its gradient contribution (None for a constant)."""
@@ -48,7 +48,7 @@ class Term:
         return "p" if len(self.refs) == 2 else "v"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     """A node the replay computes: ``value`` (the recorded Value), how (``sum`` of ``terms``, or
     ``kernel``/``op`` on ``args``), its level, and whether gradients flow through it."""
@@ -89,26 +89,24 @@ class Group:
     nodes: list = field(default_factory=list)
 
 
-def fold(recorded: list, constants, pinned: set, times: dict) -> list:
+def fold(recorded: list, constants, pinned: set, times: dict):
     """``recorded`` (``(value, op, inputs)`` in order of creation, only what the replay needs) as
-    ``Node``s, sums folded. ``constants(x)`` turns a non-Value input into a ``Const``; ``pinned``: ids
-    never folded away; ``times``: id -> eager's backward time (position in reversed topological order)."""
+    ``Node``s, sums folded, and the Values they read without having made them (in order of first use).
+    ``constants(x)`` turns a non-Value input into a ``Const``; ``pinned``: ids never folded away;
+    ``times``: id -> eager's backward time (position in reversed topological order)."""
     nodes = {}
     uses = {}
+    leaves = {}
     for _, _, inputs in recorded:
         for x in inputs:
             if isinstance(x, Value):
                 uses[id(x)] = uses.get(id(x), 0) + 1
-    kernels = {}  # id(op) -> (op, kernel or None): each op checked once
+    kernels = {}  # id(op) -> (op, kernel or None, whether it is a sum): each op checked once
     out = []
-
-    def key(value, position):
-        t = times.get(id(value))
-        return None if t is None else (t, position)
 
     def absorbable(x, kind) -> Node | None:
         n = nodes.get(id(x))
-        if n is None or not n.live or n.absorbed or uses.get(id(x)) != 1 or id(x) in pinned:
+        if n is None or not n.live or n.absorbed or uses[id(x)] != 1 or id(x) in pinned:
             return None
         if kind == "sum" and n.terms is not None:
             return n
@@ -127,10 +125,11 @@ def fold(recorded: list, constants, pinned: set, times: dict) -> list:
 
     def expand(x, k) -> list:
         chain = absorbable(x, "sum") if isinstance(x, Value) else None
-        if chain is not None:
-            chain.absorbed = True
-            return list(chain.terms)
-        return [term(x, k)]
+        if chain is None:
+            return [term(x, k)]
+        chain.absorbed = True
+        terms, chain.terms = chain.terms, None  # taken over, not copied: a chain of n costs n, not n^2
+        return terms
 
     for index, (value, op, inputs) in enumerate(recorded):
         known = kernels.get(id(op))
@@ -138,13 +137,17 @@ def fold(recorded: list, constants, pinned: set, times: dict) -> list:
             kernel = kernel_for(op) if shape_of(op) is not None else None
             known = kernels[id(op)] = (op, kernel, kernel is not None and (kernel.name, kernel.shape) in _SUMS)
         _, kernel, is_sum = known
+        for x in inputs:
+            if isinstance(x, Value) and id(x) not in nodes:
+                leaves.setdefault(id(x), x)
         node = Node(value, op, index, live=value.op is not None)
+        t = times.get(id(value))
         if is_sum:
-            node.terms = _sum_terms(op.name, inputs, value, key, term, expand)
+            node.terms = _sum_terms(op.name, inputs, t, term, expand)
         else:
             node.kernel = kernel
             node.args = tuple(x if isinstance(x, Value) else constants(x) for x in inputs)
-            node.keys = tuple(key(value, k) if isinstance(x, Value) else None for k, x in enumerate(inputs))
+            node.keys = tuple(None if t is None or not isinstance(x, Value) else (t, k) for k, x in enumerate(inputs))
         nodes[id(value)] = node
         out.append(node)
     kept = [n for n in out if not n.absorbed]
@@ -152,25 +155,33 @@ def fold(recorded: list, constants, pinned: set, times: dict) -> list:
     for n in kept:
         level = 0
         for r, _ in n.inputs():
-            level = max(level, levels.get(id(r), 0))
+            if isinstance(r, Value):
+                level = max(level, levels.get(id(r), 0))
         n.level = levels[id(n.value)] = level + 1
-    return kept
+    return kept, list(leaves.values())
 
 
 _SUMS = {("add", BINARY), ("add_const", CONSTANT), ("weighted_sum", NARY)}
 _PRODUCTS = FOLDABLE - _SUMS
 
 
-def _sum_terms(name, inputs, value, key, term, expand) -> list:
+def _sum_terms(name, inputs, t, term, expand) -> list:
+    """The terms of a sum node made at eager backward time ``t`` (None: outside the backward pass)."""
+
+    def key(position):
+        return None if t is None else (t, position)
+
     if name == "weighted_sum":
         n = len(inputs) >> 1
         w, x, b = inputs[:n], inputs[n:-1], inputs[-1]
-        terms = expand(b, key(value, 2 * n))
+        terms = expand(b, key(2 * n))
         for i, (wi, xi) in enumerate(zip(w, x)):
-            terms.append(Term((wi, xi), (key(value, 2 * i), key(value, 2 * i + 1))))
+            terms.append(Term((wi, xi), (key(2 * i), key(2 * i + 1))))
         return terms
     a, b = inputs
-    return expand(a, key(value, 0)) + [term(b, key(value, 1))]
+    terms = expand(a, key(0))
+    terms.append(term(b, key(1)))
+    return terms
 
 
 def group(nodes: list) -> list:
