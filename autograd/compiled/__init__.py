@@ -19,6 +19,10 @@ compared with running ``fn`` itself, and a difference raises ``CompileError`` na
 
 Returned Tensors are the recorded ones with their data refreshed in place at every call: copy one
 to keep its value. Floats from ``t.item()`` are read again from their tensor.
+
+A step on scalar ``Value``s (micrograd's training loop) is replayed by the scalar plan, numpy one
+level of the graph at a time: ``autograd.compiled.scalar`` says which forms of update it replays
+and what it refuses.
 """
 
 from __future__ import annotations

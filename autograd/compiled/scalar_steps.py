@@ -4,7 +4,6 @@ updates after the backward pass."""
 
 from __future__ import annotations
 
-import functools
 import operator
 import sys
 from dataclasses import dataclass
@@ -35,22 +34,22 @@ class Slot:
 @dataclass(eq=False)
 class _Side:
     """One block of a group's gradient contributions: to ``targets`` (row-major over ``shape``; None
-    where the node sends nothing), sent at eager times ``keys``. A computed side has ``compute``,
-    which makes the step writing the block into a destination; a side that passes the group's own
-    gradient on unchanged (a sum's value terms) has ``sources`` instead, the E indices its targets
-    read."""
+    where the node sends nothing), sent at eager times ``keys``. Most sides are computed by the
+    group's backward steps (``factor``: for a product term, the other factor); a sum's value terms
+    pass the sum's own gradient on unchanged, so their targets read it where it is (``sources``,
+    indices into E)."""
 
     targets: list
     keys: list
     shape: tuple
-    compute: object = None
     sources: object = None
+    factor: object = None
     base: int | None = None  # where in E a computed side writes (None: nobody needs it)
     direct: bool = False  # base is its targets' own gradients
 
     @property
     def computed(self) -> bool:
-        return self.compute is not None
+        return self.sources is None
 
 
 def _view(V, idx, shape):
@@ -142,14 +141,13 @@ class SumGroup(_Group):
                 if kind == "v":
                     sides.append(_Side(targets, keys, shape, sources=np.tile(own, r1 - r0)))
                 else:
-                    other = factors[1 - which]  # d(a b)/da = b
-                    sides.append(_Side(targets, keys, shape, compute=functools.partial(_times_gradient, other)))
+                    sides.append(_Side(targets, keys, shape, factor=factors[1 - which]))  # d(a b)/da = b
         return sides
 
     def backward_steps(self, E) -> list:
         g = self.gradient(E)
         return [
-            side.compute(g, E[side.base : side.base + len(side.targets)].reshape(side.shape))
+            _times_gradient(side.factor, g, E[side.base : side.base + len(side.targets)].reshape(side.shape))
             for side in self.sides
             if side.computed and side.base is not None
         ]
@@ -172,7 +170,7 @@ class KernelGroup(_Group):
             for k in self.positions:
                 targets = [node.args[k] if self.sends(node) else None for node in nodes]
                 keys = [node.keys[k] for node in nodes]
-                self.sides.append(_Side(targets, keys, (n,), compute=True))
+                self.sides.append(_Side(targets, keys, (n,)))
 
     def _compute(self):
         kernel, op, columns, out = self.kernel, self.op, self.columns, self.out
