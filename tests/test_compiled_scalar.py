@@ -342,6 +342,37 @@ def test_a_returned_float_held_by_several_values_needs_its_value_returned_too():
     assert again is r1 and number == r1.data == 2.5
 
 
+def test_a_plan_keeps_no_value_of_the_recorded_graph_alive_and_makes_no_cycles():
+    import gc
+
+    w = Value(0.5)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+
+        @autograd.compile
+        def step(lr):
+            opt = SGD([w], lr=lr)
+            opt.zero_grad()
+            h = (w * 3.0).tanh()
+            h.label = "made in the recorded call"
+            loss = h * h + h
+            loss.backward()
+            opt.step()
+            return loss.data
+
+        step(0.1)
+        step(0.2)
+        made = [v for v in gc.get_objects() if type(v) is Value and v.label == "made in the recorded call"]
+        assert made == []
+        del step
+        assert gc.collect() == 0  # reference counting freed everything: the collector finds nothing
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_a_forward_only_function():
     w = Value(0.25)
 

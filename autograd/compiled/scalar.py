@@ -98,8 +98,13 @@ class ScalarPlan:
         finally:
             if paused:
                 gc.enable()
-        self.steps = [self._forward_backward, self._finish]
         self.first_update = 1
+
+    @property
+    def steps(self) -> list:
+        """The replay in two parts (forward and backward passes; the update and the writing back), as
+        ``compile``'s check runs them. Made on request: stored bound methods would be a cycle."""
+        return [self._forward_backward, self._finish]
 
     # ------------------------------------------------------------------ running
 

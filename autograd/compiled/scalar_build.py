@@ -72,35 +72,23 @@ class Builder:
         ]
         self._backward_steps()
         self._actions()
+        self.kernels = None  # the groups point back at the builder: without them it is freed at once
 
     # ------------------------------------------------------------------ what the call made and returned
 
     def _returned(self, made_ids):
         """The Values returned (anywhere in tuples, lists, dicts) and, for each returned float, the
         Value whose ``data`` it is (by identity: ``loss.data`` is that very float object)."""
-        values, floats = [], []
-
-        def walk(x):
-            if isinstance(x, Value):
-                values.append(x)
-            elif isinstance(x, (tuple, list)):
-                for item in x:
-                    walk(item)
-            elif isinstance(x, dict):
-                for item in x.values():
-                    walk(item)
-            elif isinstance(x, Num):
-                if any(p.data is x for opt in self.rec.optimizers for p in opt.parameters):
-                    # p.data after an SGD step with a learning rate from a number argument: a Num
-                    # whose formula holds the old data and gradient, which a replay would repeat
-                    raise CompileError(
-                        "compile: the function returned the .data of a parameter its optimizer updated with a "
-                        "learning rate from a number argument; return the parameter (the Value) instead"
-                    )
-            elif isinstance(x, float):
-                floats.append(x)
-
-        walk(self.rec.returned)
+        values, floats, nums = [], [], []
+        _walk(self.rec.returned, values, floats, nums)
+        for x in nums:
+            if any(p.data is x for opt in self.rec.optimizers for p in opt.parameters):
+                # p.data after an SGD step with a learning rate from a number argument: a Num whose
+                # formula holds the old data and gradient, which a replay would repeat
+                raise CompileError(
+                    "compile: the function returned the .data of a parameter its optimizer updated with a "
+                    "learning rate from a number argument; return the parameter (the Value) instead"
+                )
         values = unique(values)
         if not floats:
             return values, {}
@@ -302,6 +290,22 @@ class Builder:
             else:
                 slots = np.array([self.slot[id(p)] for p in what.parameters], dtype=np.intp)
                 plan.actions.append(optimizer_step(plan, what, slots))
+
+
+def _walk(x, values, floats, nums) -> None:
+    """The Values, floats and ``Num``s in a returned structure (tuples, lists, dicts)."""
+    if isinstance(x, Value):
+        values.append(x)
+    elif isinstance(x, (tuple, list)):
+        for item in x:
+            _walk(item, values, floats, nums)
+    elif isinstance(x, dict):
+        for item in x.values():
+            _walk(item, values, floats, nums)
+    elif isinstance(x, Num):
+        nums.append(x)
+    elif isinstance(x, float):
+        floats.append(x)
 
 
 def _made_elsewhere(v):

@@ -164,7 +164,6 @@ class KernelGroup(_Group):
         self.columns = [self.gathered([node.args[k] for node in nodes], (n,)) for k in range(len(first.args))]
         self.positions = [k for k, x in enumerate(first.args) if isinstance(x, Value)]
         self.forward.append(self._compute())
-        self.derivatives = None
         self.sides = []
         if self.wanted():
             for k in self.positions:
@@ -193,29 +192,31 @@ class KernelGroup(_Group):
         used = [(position, side) for position, side in enumerate(self.sides) if side.base is not None]
         if not used:
             return []
-        g = self.gradient(E)
         state = {}
+        # the steps hold arrays and the op, not the group: a plan keeps no recorded Value alive
+        kernel, op, out, columns, values = self.kernel, self.op, self.out, self.columns, len(self.positions)
 
         def derivatives():
-            state["d"] = self._local_derivatives()
+            state["d"] = _local_derivatives(kernel, op, out, columns, values)
 
+        g = self.gradient(E)
         steps = [derivatives]
         for position, side in used:
             steps.append(_contribution(state, position, g, E[side.base : side.base + self.n]))
         return steps
 
-    def _local_derivatives(self) -> list:
-        out, columns, kernel = self.out, self.columns, self.kernel
-        if kernel is None:
-            return per_node_derivatives(self.op, out, columns, len(self.positions))
-        ds = kernel.derivatives(out, *columns)
-        fixed = []
-        for position, (d, zero) in enumerate(ds):
-            d = np.broadcast_to(np.asarray(d, dtype=float), out.shape)
-            if not kernel.exact:
-                d, zero = _own_derivative_where_not_finite(d, zero, self.op, position, out, columns)
-            fixed.append((d, zero))
-        return fixed
+
+def _local_derivatives(kernel, op, out, columns, values) -> list:
+    """``(d, structural zeros)`` for each Value input of the nodes whose outputs are ``out``."""
+    if kernel is None:
+        return per_node_derivatives(op, out, columns, values)
+    fixed = []
+    for position, (d, zero) in enumerate(kernel.derivatives(out, *columns)):
+        d = np.broadcast_to(np.asarray(d, dtype=float), out.shape)
+        if not kernel.exact:
+            d, zero = _own_derivative_where_not_finite(d, zero, op, position, out, columns)
+        fixed.append((d, zero))
+    return fixed
 
 
 def _own_rule_where_not_finite(result, op, columns):
