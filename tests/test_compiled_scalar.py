@@ -346,6 +346,7 @@ def test_a_plan_keeps_no_value_of_the_recorded_graph_alive_and_makes_no_cycles()
     import gc
 
     w = Value(0.5)
+    opt = SGD([w], lr=0.1)
     gc.collect()
     enabled = gc.isenabled()
     gc.disable()
@@ -353,7 +354,7 @@ def test_a_plan_keeps_no_value_of_the_recorded_graph_alive_and_makes_no_cycles()
 
         @autograd.compile
         def step(lr):
-            opt = SGD([w], lr=lr)
+            opt.lr = lr
             opt.zero_grad()
             h = (w * 3.0).tanh()
             h.label = "made in the recorded call"
