@@ -549,9 +549,15 @@ def test_recording_leaves_value_with_its_plain_slots():
 
 
 def test_every_engine_primitive_has_a_vectorised_kernel_that_agrees_with_it():
-    from autograd.compiled.scalar_kernels import kernel_for
+    from autograd.compiled.scalar_kernels import WEIGHTED_SUM, kernel_for
+    from autograd.extend import ScalarPrimitive
 
     assert [name for name, op in sops.SCALAR_OPS.items() if kernel_for(op) is None] == []
+    # nn's weighted sum declared as a user's op (parents w.., x.., b): the same kernel, found by name
+    declared = ScalarPrimitive(
+        "weighted_sum", sops.weighted_sum, sops.WEIGHTED_SUM.derivatives, "", (-2.0, 2.0), None, None
+    )
+    assert kernel_for(declared) is WEIGHTED_SUM
 
 
 def test_an_op_without_a_kernel_is_computed_node_by_node_with_its_own_rules():

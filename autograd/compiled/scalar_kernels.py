@@ -73,8 +73,14 @@ def _power_rule(x, c):
     return (c * np.power(x, c - 1.0), zero)
 
 
+BCE_EPS = 1e-15
+"""The clip of nn's binary cross-entropy on Values, ``q = clip(p, eps, 1 - eps)``. Kept here because
+the op may live outside the engine (``autograd`` does not import ``nn``); ``agrees`` compares this
+kernel with the op's own rule at p = 0 and p = 1, so a different clip means the op's own rule is used."""
+
+
 def _clipped(p):
-    return np.minimum(np.maximum(p, sops.BCE_EPS), 1.0 - sops.BCE_EPS)
+    return np.minimum(np.maximum(p, BCE_EPS), 1.0 - BCE_EPS)
 
 
 def _bce(p, y):
