@@ -322,6 +322,23 @@ def test_returned_values_and_floats_are_the_replays():
     assert a.grad == pytest.approx(-3.0 * 0.2 * (1 - math.tanh(-1.2) ** 2), rel=1e-12)
 
 
+def test_a_returned_value_made_inside_as_a_leaf_gets_its_gradient():
+    w = Value(0.5)
+
+    @autograd.compile
+    def step(x):
+        w.grad = 0
+        xs = [Value(x), Value(2.0)]
+        loss = (xs[0] * w).tanh() + xs[1] * xs[0]
+        loss.backward()
+        return xs
+
+    for x in (1.0, -3.0):
+        xs = step(x)
+        assert xs[0].data == x and xs[0].grad == pytest.approx(0.5 * (1 - math.tanh(0.5 * x) ** 2) + 2.0, rel=1e-12)
+        assert xs[1].grad == x
+
+
 def test_a_returned_float_held_by_several_values_needs_its_value_returned_too():
     a, b = Value(-1.0), Value(-2.0)
 

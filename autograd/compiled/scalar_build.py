@@ -277,6 +277,8 @@ class Builder:
             plan.backward += k.backward_steps(E)
         leaves = [v for v in plan.tracked if id(v) in self.in_order]
         plan.backward += gathers(E, leaves, sources, self.slot, start=True)
+        made = [v for v in self.returned_values if v.op is None and wants.get(id(v)) and id(v) not in self.tracked_ids]
+        plan.backward += gathers(E, [v for v in made if id(v) not in direct], sources, self.slot, start=False)
 
     # ------------------------------------------------------------------ after the backward pass
 
