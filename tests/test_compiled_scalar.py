@@ -403,6 +403,26 @@ def test_a_forward_only_function():
     assert predict().data == math.exp(2.0)
 
 
+def test_under_anomaly_mode_every_call_runs_eagerly_with_its_checks():
+    from autograd.anomaly import AnomalyError, detect_anomaly
+
+    w = Value(0.5)
+
+    @autograd.compile
+    def step():
+        w.grad = 0
+        loss = w**0.5
+        loss.backward()
+        return loss
+
+    step()
+    step()
+    w.data = 0.0
+    assert step().data == 0.0 and w.grad == math.inf  # replayed: an infinite gradient, as eager gives
+    with detect_anomaly(), pytest.raises(AnomalyError, match="sent inf"):
+        step()
+
+
 def test_an_error_of_eager_is_raised_by_the_replay():
     x = Value(2.0)
 

@@ -115,7 +115,9 @@ class ScalarPlan:
     # ------------------------------------------------------------------ running
 
     def ready(self) -> bool:
-        if not graph.is_grad_enabled():
+        """False when a replay would skip something eager does (``compile`` then runs and records the
+        call again): grad mode off, anomaly mode's checks on, a hook added to a parameter."""
+        if not graph.is_grad_enabled() or graph.STEP_CHECK is not None:
             return False
         return not graph.HOOKS or not any(v.hooks for v in self.tracked)
 
