@@ -12,6 +12,8 @@ from .dynamic import CompileError, Num
 
 @dataclass
 class Recording:
+    """What one recorded call did, as the scalar plan needs it."""
+
     made: list = field(default_factory=list)  # (value, op, inputs) of every Value op, in order
     fresh: set = field(default_factory=set)  # ids of Values made inside the call
     numbers: dict = field(default_factory=dict)  # id(float kept by a Value) -> the Num it came from
@@ -25,6 +27,7 @@ class Recording:
 
 
 def read_recording(events) -> Recording:
+    """The events in order, read; ``CompileError`` for anything a replay could not repeat."""
     rec = Recording()
     stepped = False
     for event in events:

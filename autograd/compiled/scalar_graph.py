@@ -28,8 +28,8 @@ from .scalar_kernels import BINARY, CONSTANT, FOLDABLE, NARY, kernel_for, shape_
 
 @dataclass(eq=False, slots=True)
 class Const:
-    """A number the graph uses: a Value op's constant, a Value made inside the call, a seed. ``source``
-    is the ``Num`` it is recomputed from at every replay, or None."""
+    """A number a node uses (a Value op's constant, such as ``c`` in ``x * c``). ``source`` is the
+    ``Num`` it is recomputed from at every replay, or None."""
 
     value: float
     source: object = None
