@@ -391,6 +391,42 @@ def test_a_plan_keeps_no_value_of_the_recorded_graph_alive_and_makes_no_cycles()
             gc.enable()
 
 
+def test_returned_gradients_are_the_replays():
+    def make():
+        w = Value(0.5)
+        opt = SGD([w], lr=0.1)
+
+        def step(lr):
+            opt.zero_grad()
+            h = w * 3.0  # folded into the sum below unless its gradient is wanted
+            loss = (h + 1.0).tanh()
+            loss.backward()
+            grads = h.grad, w.grad  # read before the update
+            opt.lr = lr
+            opt.step()
+            return loss.data, *grads
+
+        return step
+
+    eager, compiled = make(), autograd.compile(make())
+    for lr in (0.1, 0.5, 0.2, 1.0):
+        assert compiled(lr) == eager(lr)
+
+
+def test_the_data_of_a_value_computed_before_the_call_is_returned_as_it_is():
+    w = Value(0.5)
+    before = w * 4.0
+
+    @autograd.compile
+    def step():
+        w.grad = 0
+        (w * w).backward()
+        return before, before.data, w.grad
+
+    step()
+    assert step() == (before, 2.0, 1.0)
+
+
 def test_a_forward_only_function():
     w = Value(0.25)
 

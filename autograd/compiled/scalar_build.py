@@ -9,7 +9,7 @@ from .. import graph
 from .. import scalar_ops as sops
 from ..value import Value
 from .dynamic import CompileError, Num
-from .scalar_events import describe, unique
+from .scalar_events import describe, unique, unique_pairs
 from .scalar_graph import Const, fold, group
 from .scalar_steps import KernelGroup, Slot, SumGroup, gathers, optimizer_step, reset_step
 
@@ -51,8 +51,9 @@ class Builder:
         self.times = {id(n): len(order) - 1 - i for i, n in enumerate(order)}
         made_ids = {id(r[0]) for r in rec.made}
         self.returned_values, returned_floats = self._returned(made_ids)
-        self.float_owners = returned_floats
-        pinned = {id(v) for v in self.returned_values} | {id(v) for v in returned_floats.values()}
+        self.float_owners = [v for v, _ in returned_floats.values()]
+        self.grad_owners = [v for v, kind in returned_floats.values() if kind == "grad"]
+        pinned = {id(v) for v in self.returned_values} | {id(v) for v in self.float_owners}
         if rec.backward:
             pinned |= {id(r) for r in rec.backward[0]}
         needed = self._needed(pinned, made_ids)
@@ -63,8 +64,6 @@ class Builder:
         self._layout(leaves, nodes)
         self._wants(nodes)
         self._forward_steps()
-        for f, v in returned_floats.items():
-            plan.items[f] = Slot(plan.V, self.slot[id(v)])
         plan.returned = [
             (v, self.slot[id(v)], bool(self.wants.get(id(v))))
             for v in self.returned_values
@@ -72,13 +71,18 @@ class Builder:
         ]
         self._backward_steps()
         self._actions()
+        for f, (v, kind) in returned_floats.items():
+            if kind == "grad":
+                plan.E[self.slot[id(v)]] = v.grad  # what the recorded call returned, until the first replay
+            plan.items[f] = Slot(plan.V if kind == "data" else plan.E, self.slot[id(v)])
         self.kernels = None  # the groups point back at the builder: without them it is freed at once
 
     # ------------------------------------------------------------------ what the call made and returned
 
     def _returned(self, made_ids):
         """The Values returned (anywhere in tuples, lists, dicts) and, for each returned float, the
-        Value whose ``data`` it is (by identity: ``loss.data`` is that very float object)."""
+        Value whose ``data`` or ``grad`` it is, by identity (``loss.data`` is that very float object):
+        id(float) -> (Value, "data" or "grad")."""
         values, floats, nums = [], [], []
         _walk(self.rec.returned, values, floats, nums)
         for x in nums:
@@ -94,35 +98,37 @@ class Builder:
             return values, {}
         # Several Values may hold the same float object (relu's 0.0 is one constant), so each float
         # is claimed by the Values that hold it, preferring a backward root or a returned Value.
-        preferred = (self.rec.backward[0] if self.rec.backward else []) + values
+        rec = self.rec
+        preferred = (rec.backward[0] if rec.backward else []) + values
+        optimized = [p for opt in rec.optimizers for p in opt.parameters]
         holders = {}
-        for v in preferred + [m[0] for m in self.rec.made]:
-            holders.setdefault(id(v.data), []).append(v)
-        for _, _, inputs in self.rec.made:
-            for x in inputs:
-                if isinstance(x, Value):
-                    holders.setdefault(id(x.data), []).append(x)
-        for opt in self.rec.optimizers:
-            for p in opt.parameters:
-                holders.setdefault(id(p.data), []).append(p)
+        for v in preferred + [m[0] for m in rec.made] + [x for m in rec.made for x in m[2]] + optimized:
+            if isinstance(v, Value):
+                holders.setdefault(id(v.data), []).append((v, "data"))
+        changed = (rec.backward[2] if rec.backward else []) + rec.resets + optimized  # grads the call set
+        for v in changed:
+            holders.setdefault(id(v.grad), []).append((v, "grad"))
         preferred_ids = {id(v) for v in preferred}
         sources = {}
         for f in floats:
-            found = unique(holders.get(id(f), []))
-            favourite = unique(v for v in found if id(v) in preferred_ids)
+            found = unique_pairs(holders.get(id(f), []))
+            favourite = [(v, kind) for v, kind in found if id(v) in preferred_ids]
             if len(found) == 1 or len(favourite) == 1:
-                sources[id(f)] = favourite[0] if len(favourite) == 1 else found[0]
+                owner, kind = favourite[0] if len(favourite) == 1 else found[0]
+                if kind == "grad" or owner.op is None or id(owner) in made_ids:
+                    sources[id(f)] = (owner, kind)
+                # else: the data of a Value computed before the call, which the call cannot change
             elif not found:
                 raise CompileError(
-                    f"compile: the function returned the number {f!r}, which is not the .data of a Value it used; "
-                    f"a number computed from .data with Python arithmetic (an accuracy, a running mean) is not "
-                    f"recorded and the replay cannot recompute it. Return the Value, or compute the number outside "
-                    f"the compiled function"
+                    f"compile: the function returned the number {f!r}, which is not the .data or .grad of a Value "
+                    f"it used; a number computed from them with Python arithmetic (an accuracy, a running mean) is "
+                    f"not recorded and the replay cannot recompute it. Return the Value, or compute the number "
+                    f"outside the compiled function"
                 )
             else:
                 raise CompileError(
-                    f"compile: the function returned the number {f!r}, the .data of {len(found)} Values at once "
-                    f"(they share one float object); return the Value itself so that the replay knows which"
+                    f"compile: the function returned the number {f!r}, the .{found[0][1]} of {len(found)} Values at "
+                    f"once (they share one float object); return the Value itself so that the replay knows which"
                 )
         return values, sources
 
@@ -142,7 +148,7 @@ class Builder:
         for v in leaves:
             if v.op is not None:
                 raise _made_elsewhere(v)
-        for v in self.returned_values + list(self.float_owners.values()):
+        for v in self.returned_values + self.float_owners:
             if id(v) not in made_ids and v.op is None:
                 leaves.append(v)
         for n in self.rec.backward[2] if self.rec.backward else []:
@@ -194,7 +200,7 @@ class Builder:
         """``wants[id]``: whether the replay needs that node's gradient (for a tracked leaf, a returned
         Value, or a node on the way to one)."""
         wants = {i: True for i in self.tracked_ids if i in self.in_order}
-        wants.update({id(v): True for v in self.returned_values if id(v) in self.in_order})
+        wants.update({id(v): True for v in self.returned_values + self.grad_owners if id(v) in self.in_order})
         for n in nodes:
             if (
                 n.live
@@ -277,7 +283,11 @@ class Builder:
             plan.backward += k.backward_steps(E)
         leaves = [v for v in plan.tracked if id(v) in self.in_order]
         plan.backward += gathers(E, leaves, sources, self.slot, start=True)
-        made = [v for v in self.returned_values if v.op is None and wants.get(id(v)) and id(v) not in self.tracked_ids]
+        made = [
+            v
+            for v in unique(self.returned_values + self.grad_owners)
+            if v.op is None and wants.get(id(v)) and id(v) not in self.tracked_ids
+        ]
         plan.backward += gathers(E, [v for v in made if id(v) not in direct], sources, self.slot, start=False)
 
     # ------------------------------------------------------------------ after the backward pass

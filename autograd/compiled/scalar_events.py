@@ -119,3 +119,13 @@ def unique(values) -> list:
             seen.add(id(v))
             out.append(v)
     return out
+
+
+def unique_pairs(pairs) -> list:
+    """``(value, tag)`` pairs without repeats (values compared by identity)."""
+    seen, out = set(), []
+    for v, tag in pairs:
+        if (id(v), tag) not in seen:
+            seen.add((id(v), tag))
+            out.append((v, tag))
+    return out
