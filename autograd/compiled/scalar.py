@@ -28,9 +28,9 @@ Value ops after the optimizer's step, ops declared the micrograd way (a ``_backw
 Values computed outside the call used inside it.
 
 Results: the parameters' (and every other leaf's) ``data`` and ``grad`` and the returned Values'
-``data`` and ``grad`` are written after every replay; a returned ``loss.data`` is read from the
-replay. A returned number that is not some Value's ``data`` (an accuracy computed from ``.data``)
-cannot be recomputed and is refused. Values made inside the call other than the returned ones keep
+``data`` and ``grad`` are written after every replay; a returned ``loss.data`` or ``p.grad`` is read
+from the replay. A returned number that is neither (an accuracy computed from ``.data``) cannot be
+recomputed and is refused. Values made inside the call other than the returned ones keep
 their recorded contents.
 
 Inputs. As with any trace, what the call reads as plain numbers is a constant of the plan: Values
