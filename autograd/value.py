@@ -52,6 +52,8 @@ class Value:
             self.op = ops.MICROGRAD
             self._a = children
             self._b = str(_op)
+        if graph.LISTENERS:
+            graph.notify("value_leaf", self)  # a recording replays this Value as a constant
 
     # ------------------------------------------------------------------ graph structure
 
@@ -275,24 +277,35 @@ def _nothing():
 
 
 def _binary(op, data, a, b):
+    if graph.FAST:
+        v = _new(Value)
+        v.data = data
+        v.grad = 0.0
+        v.label = ""
+        v._extra = None
+        v.op = op
+        v._a = a
+        v._b = b
+        return v
+    return _traced_or_detached(op, data, a, b)
+
+
+def _traced_or_detached(op, data, a, b):
+    """``_binary`` under ``no_grad`` or while something traces node creation. ``data`` and ``grad`` are
+    set through the slots themselves, so that ``watch_writes`` sees only writes to existing Values."""
     v = _new(Value)
-    v.data = data
-    v.grad = 0.0
+    _DATA_SLOT.__set__(v, data)
+    _GRAD_SLOT.__set__(v, 0.0)
     v.label = ""
     v._extra = None
-    if graph.FAST:
+    if graph.is_grad_enabled():
         v.op = op
         v._a = a
         v._b = b
     else:
-        if graph.is_grad_enabled():
-            v.op = op
-            v._a = a
-            v._b = b
-        else:
-            v.op = v._a = v._b = None
-        if graph.TRACERS:
-            graph.trace(v, op, _inputs(a, b))
+        v.op = v._a = v._b = None
+    if graph.TRACERS:
+        graph.trace(v, op, _inputs(a, b))
     return v
 
 
@@ -322,11 +335,17 @@ def nary(op, data, parents: tuple):
 
 
 def _constant(x):
-    """``x`` as a float if it is a real number, else ``None`` (the operator then defers)."""
+    """``x`` as a float if it is a real number, else ``None`` (the operator then defers).
+
+    A real number that is neither a float nor an int (a compiled function's number argument, a numpy
+    scalar) is announced to graph listeners as ``("value_constant", c, x)``, ``c`` the float kept."""
     if type(x) is float:
         return x
     if isinstance(x, numbers.Real):
-        return float(x)
+        c = float(x)
+        if type(x) is not int and graph.LISTENERS:
+            graph.notify("value_constant", c, x)
+        return c
     return None
 
 
@@ -337,3 +356,73 @@ def _as_float(x, where):
     if c is None:
         raise TypeError(f"{where}: data must be a real number, got {type(x).__name__} {x!r}")
     return c
+
+
+# ---------------------------------------------------------------------- watching writes
+# A recording of a training step (autograd.compile) must know about writes it cannot see as ops: a
+# hand-written update ``p.data -= lr * p.grad``, micrograd's ``zero_grad`` (``p.grad = 0``). While
+# ``watch_writes`` is on, ``data`` and ``grad`` are properties over the slots that report such writes;
+# otherwise they are the plain slots, so Value pays nothing for this outside a recording.
+
+_DATA_SLOT = Value.__dict__["data"]
+_GRAD_SLOT = Value.__dict__["grad"]
+
+
+class _Watch:
+    """How many recordings watch writes, and how many backward passes are running meanwhile."""
+
+    recordings = 0
+    backward_passes = 0
+
+    def event(self, kind, *details):
+        if kind == "backward":
+            _Watch.backward_passes += 1
+        elif kind == "backward_done":
+            _Watch.backward_passes -= 1
+
+
+_WATCH = _Watch()
+
+
+def _has(node, slot) -> bool:
+    try:
+        slot.__get__(node)
+    except AttributeError:
+        return False
+    return True
+
+
+def _watched_set_data(node, x):
+    existed = _has(node, _DATA_SLOT)
+    _DATA_SLOT.__set__(node, x)
+    if existed:
+        graph.notify("value_data", node)
+
+
+def _watched_set_grad(node, g):
+    existed = _has(node, _GRAD_SLOT)
+    _GRAD_SLOT.__set__(node, g)
+    if existed and not _Watch.backward_passes and node.op is None:
+        graph.notify("value_grad", node, g)
+
+
+def watch_writes(on: bool) -> None:
+    """Start (``True``) or stop (``False``) reporting writes to graph listeners; calls nest.
+
+    While on: rebinding an existing Value's ``data`` sends ``("value_data", node)``; rebinding a leaf's
+    ``grad`` outside a backward pass sends ``("value_grad", node, new_grad)``. Values being made and
+    the backward pass's own accumulation are not reported.
+    """
+    if on:
+        _Watch.recordings += 1
+        if _Watch.recordings == 1:
+            _Watch.backward_passes = 0
+            graph.add_listener(_WATCH)
+            Value.data = property(_DATA_SLOT.__get__, _watched_set_data)
+            Value.grad = property(_GRAD_SLOT.__get__, _watched_set_grad)
+    elif _Watch.recordings:
+        _Watch.recordings -= 1
+        if _Watch.recordings == 0:
+            Value.data = _DATA_SLOT
+            Value.grad = _GRAD_SLOT
+            graph.remove_listener(_WATCH)

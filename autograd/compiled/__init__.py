@@ -19,6 +19,10 @@ compared with running ``fn`` itself, and a difference raises ``CompileError`` na
 
 Returned Tensors are the recorded ones with their data refreshed in place at every call: copy one
 to keep its value. Floats from ``t.item()`` are read again from their tensor.
+
+A step on scalar ``Value``s (micrograd's training loop) is replayed by the scalar plan, numpy one
+level of the graph at a time: ``autograd.compiled.scalar`` says which forms of update it replays
+and what it refuses.
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ class Compiled:
             start_grads.update({id(n): n.grad for n, _ in self._plan.parameters})
         with Recorder() as recorder:
             result = self.fn(*call_args)
+        recorder.events.append(("returned", result))
         self._plan = choose_plan(recorder.events, inputs, numbers, start_grads, self.mode)
         if any(id(t) in getattr(self._plan, "overwritten", ()) for t in _tensors(result)):
             # a returned tensor's buffer was lent to a later op: keep every buffer its own

@@ -1,6 +1,6 @@
 """Which kind of plan replays a recording: ``"numpy"`` (kernel calls on preallocated arrays),
-``"floats"`` (straight-line Python on floats, for small steps: ``floats.py``) or another one suited
-to the recording's size and kind, registered in ``PLANS``.
+``"floats"`` (straight-line Python on floats, for small steps: ``floats.py``), ``"scalar"`` (a Value
+graph, vectorised level by level: ``scalar.py``), each registered in ``PLANS``.
 
 A plan class takes ``(events, inputs, numbers, start_grads)`` and offers ``run(numbers)``,
 ``ready()``, ``first_update``, ``leaf_states``, ``parameters``, ``grad_buffers`` and ``items`` (see
@@ -14,8 +14,9 @@ from __future__ import annotations
 from .dynamic import CompileError
 from .floats import FloatPlan
 from .replay import Plan
+from .scalar import ScalarPlan
 
-PLANS = {"numpy": Plan, "floats": FloatPlan}
+PLANS = {"numpy": Plan, "scalar": ScalarPlan, "floats": FloatPlan}
 """Plan classes by mode name; ``"auto"`` asks every other one whether it ``suits`` the recording, in
 order, and falls back to ``"numpy"``."""
 

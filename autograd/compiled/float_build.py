@@ -35,7 +35,7 @@ def define(source, namespace):
     return namespace["step"]
 
 
-KNOWN_EVENTS = {"apply", "constant", "backward", "backward_done", "step", "zero_grad", "item"}
+KNOWN_EVENTS = {"apply", "constant", "backward", "backward_done", "step", "zero_grad", "item", "returned"}
 
 
 class FloatBuild:
@@ -75,6 +75,9 @@ class FloatBuild:
         self._check_aliasing()
 
     # ------------------------------------------------------------------ events
+
+    def _returned(self, result):
+        """What the call returned: the float plan's results are read by ``Compiled`` itself."""
 
     def _apply(self, node, op, ins, op_args):
         rule = rule_for(op)

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import graph
 from ..tensor import Tensor
+from ..value import watch_writes
 from .dynamic import GradArray
 
 
@@ -19,7 +20,11 @@ class Recorder:
     - ``("inplace", tensor, what, operand)``: ``tensor``'s data changed in place (not inside a step);
     - ``("step", optimizer)``: an optimizer's update (what it does in between is its own business);
     - ``("zero_grad", parameters)``;
-    - ``("constant", tensor, source)``: a number became a constant Tensor; ``("item", tensor, value)``.
+    - ``("constant", tensor, source)``: a number became a constant Tensor; ``("item", tensor, value)``;
+    - ``("value_leaf", value)``, ``("value_constant", c, source)``, ``("value_data", value)``,
+      ``("value_grad", value, grad)``: a Value leaf made, a number kept as a Value op's constant, and
+      writes to existing Values (``autograd.value.watch_writes``);
+    - ``("returned", result)``: what the call returned (added by ``compile`` after the call).
     """
 
     def __init__(self):
@@ -30,9 +35,11 @@ class Recorder:
     def __enter__(self):
         graph.add_tracer(self)
         graph.add_listener(self)
+        watch_writes(True)
         return self
 
     def __exit__(self, *exc):
+        watch_writes(False)
         graph.remove_listener(self)
         graph.remove_tracer(self)
         self._unwrap()
