@@ -134,8 +134,12 @@ class Compiled:
         leaves = [n for n, _ in plan.leaf_states] + [p for p, _ in plan.parameters]
         state = {id(n): (n, n.grad, np.array(n.grad) if isinstance(n.grad, np.ndarray) else None) for n in leaves}
         changed = [(t, np.array(t.data)) for t in getattr(plan, "changed_before_update", ())]  # running statistics
-        for step in plan.steps[: plan.first_update]:
-            step(numbers)
+        token = quiet.silence()
+        try:
+            for step in plan.steps[: plan.first_update]:
+                step(numbers)
+        finally:
+            quiet.restore(token)
         for t, before in changed:
             np.copyto(t.data, before)
         replayed = _flatten(self._replayed(self._result, numbers))
