@@ -180,6 +180,9 @@ def set_step_check(check) -> None:
     STEP_CHECK = check
 
 
+_EMIT = object()  # on the search's stack: the node below it has had its parents listed
+
+
 def topological_order(root) -> list:
     """Every node reachable from ``root`` (a node, or a list of nodes), each listed after all of its parents.
 
@@ -190,24 +193,24 @@ def topological_order(root) -> list:
     order = []
     visited = set()
     stack = list(reversed(root)) if isinstance(root, list) else [root]
-    done = [False] * len(stack)  # parallel to stack: True once that node's parents have been pushed
-    push, pop, mark, unmark, seen = stack.append, stack.pop, done.append, done.pop, visited.add
+    pop, push, seen, emit = stack.pop, stack.append, visited.add, order.append
     while stack:
         node = pop()
-        if unmark():
-            order.append(node)
+        if node is _EMIT:
+            emit(pop())
             continue
         if node in visited:
             continue
         seen(node)
-        push(node)
-        mark(True)
         op = node.op
-        if op is not None:
-            for parent in reversed(op.parents(node)):
-                if parent not in visited:
-                    push(parent)
-                    mark(False)
+        if op is None:
+            emit(node)  # a leaf: nothing to list before it
+            continue
+        push(node)
+        push(_EMIT)
+        for parent in reversed(op.parents(node)):
+            if parent not in visited:
+                push(parent)
     return order
 
 

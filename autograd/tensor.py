@@ -429,6 +429,12 @@ class Tensor:
             quiet.restore(token)
         versions.stamp(self._shared_version(), what)
 
+    def mark_changed(self, what: str = "in-place") -> None:
+        """Record that ``data`` was changed in place by code that wrote it directly (an optimizer's
+        ``np.subtract(p.data, u, out=p.data)``), so that a backward that needed the old values raises
+        instead of computing a stale gradient. ``t -= u`` inside ``no_grad()`` does this itself."""
+        versions.stamp(self._shared_version(), what)
+
     def _shared_version(self) -> list:
         cell = self._version
         if cell is None:
@@ -852,8 +858,14 @@ def apply(op, inputs: tuple, **op_args) -> Tensor:
         quiet.restore(token)
     if type(data) is not np.ndarray:
         data = np.asarray(data)
-    out = _wrap(data)
-    if graph.FAST or graph.is_grad_enabled():
+    out = _new(Tensor)  # _wrap, inlined: this runs for every op
+    out.data = data
+    out.grad = None
+    out.label = ""
+    out._version = None
+    out._extra = None
+    fast = graph.FAST
+    if fast or graph.is_grad_enabled():
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
@@ -862,9 +874,13 @@ def apply(op, inputs: tuple, **op_args) -> Tensor:
                 out.op_args = op_args
                 out._epoch = versions.EPOCH
                 break
+        else:
+            out.requires_grad, out.op, out.parents, out.op_args, out._epoch = False, None, (), None, 0
+    else:
+        out.requires_grad, out.op, out.parents, out.op_args, out._epoch = False, None, (), None, 0
     if op.view and np.may_share_memory(data, inputs[0].data):
         out._version = inputs[0]._shared_version()
-    if not graph.FAST and graph.TRACERS:
+    if not fast and graph.TRACERS:
         graph.trace(out, op, inputs, op_args)
     return out
 

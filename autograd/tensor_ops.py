@@ -199,7 +199,7 @@ class TensorOp:
         arrays = [p.data for p in parents]
         op_args = node.op_args
         out = node.data
-        for vjp, parent in zip(self.vjps_for(len(parents)), parents):
+        for vjp, parent in zip(self.vjps or self.vjps_for(len(parents)), parents):
             if parent.requires_grad:
                 gi = vjp(g, out, *arrays, **op_args)
                 if gi.shape != parent.data.shape:

@@ -25,6 +25,7 @@ import numpy as np
 
 from autograd import Tensor, Value
 from autograd.tensor import apply, constant
+from autograd.tensor_ops import SIGMOID
 
 from . import primitives as P
 from .arguments import as_tensor
@@ -49,7 +50,10 @@ def binary_cross_entropy(p, target, reduction="mean"):
     if isinstance(p, Value) or _holds_values(name, p):
         return _scalar_bce(p, target, reduction)
     p, target = _pair(name, p, target, reduction)
-    _check_probabilities(name, p.data, target.data)
+    if p.op is SIGMOID:  # a sigmoid's output lies in [0, 1] (or is NaN, which the loss carries on)
+        _check_probabilities(name, p.data.reshape(-1)[:0], target.data)
+    else:
+        _check_probabilities(name, p.data, target.data)
     return apply(P.BINARY_CROSS_ENTROPY, (p, target), reduction=reduction)
 
 

@@ -125,18 +125,21 @@ class SGD(Optimizer):
             return super()._step()
         # plain SGD: Optimizer.step's loop with update and descend inlined for small tensors (8.8 instead
         # of 10.6 us for the article's four parameters)
-        lr, detached = self.lr, self.detached
+        lr = self.lr
         token = quiet.silence()
         try:
             for i, p in enumerate(self.parameters):
                 g = p.grad
                 if g is None:
                     continue
-                target = detached[i]
-                if target is p or g.size > CHUNK or target.data is not p.data:
+                if type(p) is not Tensor or g.size > CHUNK:
                     self.update(self.writable(i), g, None)
                 else:
-                    target -= lr * g
+                    # p -= lr g written into p's array directly (the numbers of the engine's -=, without
+                    # its checks: 1.2 us a parameter at the article's size) and stamped as a change
+                    data = p.data
+                    np.subtract(data, lr * g, out=data, casting="same_kind")
+                    p.mark_changed("-=")
         finally:
             quiet.restore(token)
 

@@ -13,6 +13,7 @@ forward pass before that epoch's update, as in the article.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,15 +101,12 @@ def train_article_network(
     for epoch in range(epochs):
         opt.zero_grad()
         p = net(X)
-        try:
-            loss = binary_cross_entropy(p, y, reduction=reduction)
-        except ValueError:
-            if np.all(np.isfinite(p.data)):
-                raise
+        loss = binary_cross_entropy(p, y, reduction=reduction)
+        if not math.isfinite(float(loss.data)):
             raise FloatingPointError(
-                f"train_article_network: training diverged at epoch {epoch}: the weights are no longer finite "
-                f"({optimizer}, lr {lr:g}); use a smaller learning rate"
-            ) from None
+                f"train_article_network: training diverged at epoch {epoch}: the loss is {float(loss.data)} and "
+                f"the weights are no longer finite ({optimizer}, lr {lr:g}); use a smaller learning rate"
+            )
         loss.backward()
         opt.step()
         mean = float(loss.data) / n if reduction == "sum" else float(loss.data)
