@@ -1,5 +1,6 @@
 """Forward values and gradients of every tensor op (the engine's and those nn declares through
-autograd.extend) and a few composites against PyTorch, float64."""
+autograd.extend) and a few composites against PyTorch, float64:
+values, gradients, and second derivatives through a recorded backward pass."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from autograd import (
     array_split,
     clip,
     concatenate,
+    grad,
     log_softmax,
     logsumexp,
     maximum,
@@ -595,3 +597,42 @@ COMPOSITES = {
 def test_composite_expressions_match_torch(torch, name):
     ours, theirs, shapes = COMPOSITES[name]
     compare(torch, [normal(*s) for s in shapes], ours, theirs)
+
+
+def compare_second_order(torch, arrays, ours, theirs):
+    """``d <v, d <g, f(x)> / dx> / dx``: the gradient of a gradient, recorded (``create_graph``) in both."""
+    xs = [Tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    out, ref = ours(*xs), theirs(*ts)
+    g = RNG.standard_normal(out.shape)
+    firsts = grad(out, xs, grad_outputs=Tensor(g), create_graph=True, allow_unused=True)
+    t_firsts = torch.autograd.grad(ref, ts, grad_outputs=torch.tensor(g), create_graph=True, allow_unused=True)
+    vs = [RNG.standard_normal(x.shape) for x in xs]
+    terms = [(f * v).sum() for f, v in zip(firsts, vs) if isinstance(f, Tensor) and f.requires_grad]
+    t_terms = [(f * torch.tensor(v)).sum() for f, v in zip(t_firsts, vs) if f is not None and f.requires_grad]
+    for x, f, tf in zip(xs, firsts, t_firsts):
+        np.testing.assert_allclose(dense(f, x), dense(tf, x), rtol=1e-10, atol=1e-12)
+    seconds = grad(sum(terms[1:], terms[0]), xs, allow_unused=True) if terms else [None] * len(xs)
+    t_seconds = (
+        torch.autograd.grad(sum(t_terms[1:], t_terms[0]), ts, allow_unused=True) if t_terms else [None] * len(ts)
+    )
+    for x, s, ts_ in zip(xs, seconds, t_seconds):
+        np.testing.assert_allclose(dense(s, x), dense(ts_, x), rtol=1e-9, atol=1e-11)
+
+
+def dense(g, x):
+    """A gradient as an array of ``x``'s shape: None (unused) and torch's ZeroTensor are zeros."""
+    if g is None:
+        return np.zeros(x.shape)
+    if isinstance(g, (Tensor, np.ndarray)):
+        return np.asarray(g.data if isinstance(g, Tensor) else g)
+    return g.detach().numpy(force=True)
+
+
+@pytest.mark.parametrize("name", OP_NAMES, ids=str)
+def test_op_second_derivatives_match_torch(torch, name):
+    for case_name, arrays, ours, theirs in build_cases(torch)[name]:
+        try:
+            compare_second_order(torch, arrays, ours, theirs)
+        except AssertionError as e:
+            raise AssertionError(f"{case_name}: {e}") from None
