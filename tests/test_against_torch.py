@@ -1,6 +1,6 @@
-"""Forward values and gradients of every tensor op (the engine's and those nn declares through
-autograd.extend) and a few composites against PyTorch, float64:
-values, gradients, and second derivatives through a recorded backward pass."""
+"""Every tensor op (the engine's and those nn declares through autograd.extend) and a few composites
+against PyTorch, float64: forward values, gradients, and second derivatives through a recorded
+backward pass."""
 
 from __future__ import annotations
 
