@@ -297,6 +297,21 @@ def _max_jvp(tangents, out, a, axis, keepdims):
     return np.sum(weights * t, axis=axis, keepdims=keepdims)
 
 
+OUTER_EINSUM_MIN = 4096
+"""Outer products with at least this many elements go through ``einsum`` (see ``matmul_2d``)."""
+
+
+def matmul_2d(a, b, out=None):
+    """``a @ b`` for 2-D arrays. When the shared dimension is 1 (an outer product, as ``g @ w.T`` for a
+    layer with one output) and the result is large, through ``einsum``: the same single products, so
+    the same bits, 2-3x faster than ``matmul`` there (14 against 37 us for 256 x 128)."""
+    if a.shape[-1] != 1 or a.shape[0] * b.shape[-1] < OUTER_EINSUM_MIN:
+        return np.matmul(a, b, out=out)
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == b.dtype and (out is None or out.dtype == a.dtype):
+        return np.einsum("ik,kj->ij", a, b, out=out)
+    return np.matmul(a, b, out=out)
+
+
 def _matmul_jvp(tangents, out, a, b):
     """``ta @ b + a @ tb`` (the product rule)."""
     ta, tb = tangents
@@ -315,6 +330,8 @@ def _matmul_a_vjp(g, out, a, b):
         return np.multiply.outer(g, b) if g.ndim else g * b
     if a.ndim == 1:
         return (g[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
+    if b.shape[-1] == 1 and g.ndim == 2 and b.ndim == 2:
+        return matmul_2d(g, b.T)  # an outer product
     return g @ b.swapaxes(-1, -2)
 
 
@@ -438,7 +455,7 @@ def _matmul_into(out, a, b):
 
 def _matmul_a_into(dst, g, out, a, b):
     if a.ndim == 2 and b.ndim == 2:
-        np.matmul(g, b.T, out=dst)
+        matmul_2d(g, b.T, out=dst)
     else:
         sum_to(dst, _matmul_a_vjp(g, out, a, b))
 

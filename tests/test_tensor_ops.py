@@ -387,3 +387,35 @@ def test_node_labels_show_params():
     assert u.op.label(u) == "add"
     r = t[np.arange(30) % 2]
     assert "..." in r.op.label(r)
+
+
+@FAST
+@given(
+    st.integers(1, 80),
+    st.integers(1, 3),
+    st.integers(1, 90),
+    st.sampled_from([np.float64, np.float32]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_matmul_2d_equals_numpys_matmul_bit_for_bit(n, k, m, dtype, transposed, into):
+    rng = np.random.default_rng(n * 1000 + k * 100 + m)
+    a = rng.standard_normal((n, k)).astype(dtype)
+    b = rng.standard_normal((m, k)).astype(dtype).T if transposed else rng.standard_normal((k, m)).astype(dtype)
+    out = np.full((n, m), np.nan, dtype=dtype) if into else None
+    result = ops.matmul_2d(a, b, out=out)
+    expected = np.matmul(a, b)
+    assert result.dtype == expected.dtype and result.shape == expected.shape
+    np.testing.assert_array_equal(result, expected)
+    if into:
+        assert result is out
+
+
+def test_matmul_2d_takes_the_outer_product_path_only_for_large_outer_products(monkeypatch):
+    calls = []
+    monkeypatch.setattr(np, "einsum", lambda *args, **kw: calls.append(args[0]) or np.zeros((256, 128)))
+    ops.matmul_2d(np.ones((256, 1)), np.ones((1, 128)))
+    ops.matmul_2d(np.ones((4, 1)), np.ones((1, 4)))
+    ops.matmul_2d(np.ones((256, 2)), np.ones((2, 128)))
+    ops.matmul_2d(np.ones((256, 1), dtype=np.float32), np.ones((1, 128)))
+    assert calls == ["ik,kj->ij"]
