@@ -30,7 +30,7 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Any, Final, Literal, overload
 
 import numpy as np
 
@@ -44,10 +44,10 @@ from .value import Value, nary, with_constant
 
 __all__ = ["ELEMENTWISE", "LINEAR", "Kernels", "OpCheck", "check_op", "registered", "scalar_op", "tensor_op"]
 
-ELEMENTWISE = ELEMENTWISE_JVP
+ELEMENTWISE: Final = ELEMENTWISE_JVP
 """``jvp=ELEMENTWISE``: the op is elementwise (a diagonal Jacobian), so its VJPs serve as its JVP."""
 
-LINEAR = LINEAR_JVP
+LINEAR: Final = LINEAR_JVP
 """``jvp=LINEAR``: the op is linear in its inputs, so its JVP is its forward applied to the tangents."""
 
 _REGISTERED: dict[str, dict[str, Any]] = {"tensor": {}, "scalar": {}}

@@ -37,7 +37,7 @@ from .tensor_args import (
 
 if TYPE_CHECKING:
     from .tensor_ops import TensorOp
-    from .typing import Array, Axis, Operand
+    from .typing import Array, Axis, TensorLike
 
 _new = object.__new__
 
@@ -318,36 +318,36 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
 
-    def __add__(self, other: Operand) -> Tensor:
+    def __add__(self, other: TensorLike) -> Tensor:
         return binary(ops.ADD, self, other)
 
-    def __radd__(self, other: Operand) -> Tensor:
+    def __radd__(self, other: TensorLike) -> Tensor:
         return binary(ops.ADD, other, self)
 
-    def __sub__(self, other: Operand) -> Tensor:
+    def __sub__(self, other: TensorLike) -> Tensor:
         return binary(ops.SUB, self, other)
 
-    def __rsub__(self, other: Operand) -> Tensor:
+    def __rsub__(self, other: TensorLike) -> Tensor:
         return binary(ops.SUB, other, self)
 
-    def __mul__(self, other: Operand) -> Tensor:
+    def __mul__(self, other: TensorLike) -> Tensor:
         return binary(ops.MUL, self, other)
 
-    def __rmul__(self, other: Operand) -> Tensor:
+    def __rmul__(self, other: TensorLike) -> Tensor:
         return binary(ops.MUL, other, self)
 
-    def __truediv__(self, other: Operand) -> Tensor:
+    def __truediv__(self, other: TensorLike) -> Tensor:
         return binary(ops.DIV, self, other)
 
-    def __rtruediv__(self, other: Operand) -> Tensor:
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
         return binary(ops.DIV, other, self)
 
-    def __pow__(self, other: Operand) -> Tensor:
+    def __pow__(self, other: TensorLike) -> Tensor:
         if isinstance(other, numbers.Real) and not isinstance(other, (Tensor, np.ndarray)):
             return apply(ops.POW_CONST, (self._float(),), exponent=float(other))
         return binary(ops.POW, self, other)
 
-    def __rpow__(self, other: Operand) -> Tensor:
+    def __rpow__(self, other: TensorLike) -> Tensor:
         return binary(ops.POW, other, self)
 
     def __neg__(self) -> Tensor:
@@ -356,10 +356,10 @@ class Tensor:
     def __pos__(self) -> Tensor:
         return self
 
-    def __matmul__(self, other: Operand) -> Tensor:
+    def __matmul__(self, other: TensorLike) -> Tensor:
         return matmul(self, other)
 
-    def __rmatmul__(self, other: Operand) -> Tensor:
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
         return matmul(other, self)
 
     # In place, as PyTorch: inside no_grad(), or on a tensor outside the graph, the data changes in
@@ -367,19 +367,19 @@ class Tensor:
     # that requires grad while recording it is an error. On a tensor recorded in a graph it makes a
     # new node and the name is rebound: other references keep the old tensor (PyTorch would change
     # that tensor in place and record the op on it; the gradients are the same).
-    def __iadd__(self, other: Operand) -> Tensor:
+    def __iadd__(self, other: TensorLike) -> Tensor:
         return self._inplace(ops.ADD, np.add, "+=", other)
 
-    def __isub__(self, other: Operand) -> Tensor:
+    def __isub__(self, other: TensorLike) -> Tensor:
         return self._inplace(ops.SUB, np.subtract, "-=", other)
 
-    def __imul__(self, other: Operand) -> Tensor:
+    def __imul__(self, other: TensorLike) -> Tensor:
         return self._inplace(ops.MUL, np.multiply, "*=", other)
 
-    def __itruediv__(self, other: Operand) -> Tensor:
+    def __itruediv__(self, other: TensorLike) -> Tensor:
         return self._inplace(ops.DIV, np.divide, "/=", other)
 
-    def _inplace(self, op: TensorOp, ufunc: np.ufunc, symbol: str, other: Operand) -> Tensor:
+    def _inplace(self, op: TensorOp, ufunc: np.ufunc, symbol: str, other: TensorLike) -> Tensor:
         other_grad = isinstance(other, Tensor) and other.requires_grad
         if (self.requires_grad or other_grad) and graph.is_grad_enabled():
             if self.requires_grad and self.op is None:
@@ -415,7 +415,7 @@ class Tensor:
         versions.stamp(cell, symbol)
         return self
 
-    def __setitem__(self, index: Any, value: Operand) -> None:
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
         """``t[index] = value`` in place: inside ``no_grad()`` or on a tensor outside the graph."""
         value_grad = isinstance(value, Tensor) and value.requires_grad
         if (self.requires_grad or value_grad) and graph.is_grad_enabled():
@@ -468,13 +468,13 @@ class Tensor:
 
     # ------------------------------------------------------------------ comparisons (no gradient)
 
-    def __and__(self, other: Operand) -> Tensor:
+    def __and__(self, other: TensorLike) -> Tensor:
         return compare(np.logical_and, "&", self, other)
 
-    def __or__(self, other: Operand) -> Tensor:
+    def __or__(self, other: TensorLike) -> Tensor:
         return compare(np.logical_or, "|", self, other)
 
-    def __xor__(self, other: Operand) -> Tensor:
+    def __xor__(self, other: TensorLike) -> Tensor:
         return compare(np.logical_xor, "^", self, other)
 
     def __invert__(self) -> Tensor:
@@ -482,22 +482,22 @@ class Tensor:
             raise TypeError(f"~: only a boolean tensor can be inverted, this one has dtype {self.dtype}")
         return _wrap(~self.data)
 
-    def __eq__(self, other: Operand) -> Tensor:  # type: ignore[override]  # elementwise, as numpy
+    def __eq__(self, other: TensorLike) -> Tensor:  # type: ignore[override]  # elementwise, as numpy
         return compare(np.equal, "==", self, other)
 
-    def __ne__(self, other: Operand) -> Tensor:  # type: ignore[override]  # elementwise, as numpy
+    def __ne__(self, other: TensorLike) -> Tensor:  # type: ignore[override]  # elementwise, as numpy
         return compare(np.not_equal, "!=", self, other)
 
-    def __lt__(self, other: Operand) -> Tensor:
+    def __lt__(self, other: TensorLike) -> Tensor:
         return compare(np.less, "<", self, other)
 
-    def __le__(self, other: Operand) -> Tensor:
+    def __le__(self, other: TensorLike) -> Tensor:
         return compare(np.less_equal, "<=", self, other)
 
-    def __gt__(self, other: Operand) -> Tensor:
+    def __gt__(self, other: TensorLike) -> Tensor:
         return compare(np.greater, ">", self, other)
 
-    def __ge__(self, other: Operand) -> Tensor:
+    def __ge__(self, other: TensorLike) -> Tensor:
         return compare(np.greater_equal, ">=", self, other)
 
     # ------------------------------------------------------------------ elementwise functions
@@ -808,13 +808,13 @@ class Tensor:
         dtype = self.dtype if self.dtype.kind == "f" else np.float64
         return as_array(bound, f"clip: {name}", dtype=dtype)
 
-    def maximum(self, other: Operand) -> Tensor:
+    def maximum(self, other: TensorLike) -> Tensor:
         """Elementwise ``max(x, other)`` (broadcast); the gradient goes to the larger, split on ties."""
         from .tensor_functions import maximum
 
         return maximum(self, other)
 
-    def minimum(self, other: Operand) -> Tensor:
+    def minimum(self, other: TensorLike) -> Tensor:
         """Elementwise ``min(x, other)`` (broadcast); the gradient goes to the smaller, split on ties."""
         from .tensor_functions import minimum
 
@@ -996,7 +996,7 @@ def run_backward(roots: list[Tensor], seeds: list[Any], create_graph: bool) -> l
         quiet.restore(token)
 
 
-def _operand(x: Operand, like: Tensor, name: str) -> Tensor:
+def _operand(x: TensorLike, like: Tensor, name: str) -> Tensor:
     """Turn a number or array operand into a constant Tensor (numbers take ``like``'s dtype)."""
     if isinstance(x, Tensor):
         return x
@@ -1011,7 +1011,7 @@ def _operand(x: Operand, like: Tensor, name: str) -> Tensor:
     raise TypeError(f"{name}: unsupported operand of type {type(x).__name__}; expected a Tensor, a number or an array")
 
 
-def binary(op: TensorOp, a: Any, b: Any) -> Tensor:  # a Tensor and an Operand, either way round
+def binary(op: TensorOp, a: Any, b: Any) -> Tensor:  # a Tensor and an TensorLike, either way round
     if type(a) is not Tensor:
         a = _operand(a, b, op.name)
     elif type(b) is not Tensor:
@@ -1040,7 +1040,7 @@ def _promote_as_torch(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def compare(ufunc: np.ufunc, symbol: str, a: Tensor, b: Operand) -> Tensor:
+def compare(ufunc: np.ufunc, symbol: str, a: Tensor, b: TensorLike) -> Tensor:
     x = b.data if isinstance(b, Tensor) else b
     try:
         return _wrap(np.asarray(ufunc(a.data, x)))
@@ -1058,7 +1058,7 @@ def _broadcastable(*shapes: tuple[int, ...]) -> bool:
     return True
 
 
-def matmul(a: Any, b: Any) -> Tensor:  # a Tensor and an Operand, either way round
+def matmul(a: Any, b: Any) -> Tensor:  # a Tensor and an TensorLike, either way round
     if type(a) is not Tensor:
         a = _operand(a, b, "matmul")
     elif type(b) is not Tensor:

@@ -15,14 +15,18 @@ if TYPE_CHECKING:
     from .tensor import Tensor
     from .value import Value
 
-__all__ = ["Array", "ArrayLike", "Axis", "Node", "Operand", "Scalar", "Shape"]
+__all__ = ["Array", "ArrayLike", "Axis", "Node", "RngLike", "Scalar", "Shape", "TensorLike"]
 
 Array: TypeAlias = NDArray[Any]
 """A numpy array of any dtype and shape (``Tensor.data``)."""
 
-Operand: TypeAlias = "Tensor | np.ndarray | np.generic | float | list | tuple"
-"""What Tensor arithmetic accepts beside a Tensor: an array, a number or nested lists of numbers
-(taken as constants)."""
+TensorLike: TypeAlias = "Tensor | np.ndarray | np.generic | float | list | tuple"
+"""A Tensor, or what Tensor arithmetic and the layers take as a constant one: an array, a number, or
+nested lists of numbers."""
+
+RngLike: TypeAlias = "np.random.Generator | int | None"
+"""Where random numbers come from: a numpy Generator, an int seed for a new one, or None (each function says
+what None draws from)."""
 
 Scalar: TypeAlias = "float | Value"
 """A number, or a Value: what Value arithmetic accepts, and what a scalar derivative rule gets when
