@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .typing import Node
+    from .typing import GradMode, Node
 
 
 class _GradMode(threading.local):
@@ -69,7 +69,7 @@ def set_grad_enabled(enabled: bool) -> Iterator[None]:
             _refresh()
 
 
-def no_grad() -> contextlib.AbstractContextManager[None]:
+def no_grad() -> GradMode:
     """Record no graph in this thread inside this block: results are leaves with no parents.
 
     >>> with no_grad():
@@ -80,7 +80,7 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
     return set_grad_enabled(False)
 
 
-def enable_grad() -> contextlib.AbstractContextManager[None]:
+def enable_grad() -> GradMode:
     """Record the graph inside this block, even within ``no_grad()``."""
     return set_grad_enabled(True)
 

@@ -6,7 +6,9 @@ that use them write ``from __future__ import annotations``, so nothing here cost
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
     from .tensor import Tensor
     from .value import Value
 
-__all__ = ["Array", "ArrayLike", "Axis", "Node", "RngLike", "Scalar", "Shape", "TensorLike"]
+__all__ = ["Array", "ArrayLike", "Axis", "GradMode", "Node", "RngLike", "Scalar", "Shape", "TensorLike"]
 
 Array: TypeAlias = NDArray[Any]
 """A numpy array of any dtype and shape (``Tensor.data``)."""
@@ -39,3 +41,18 @@ Axis: TypeAlias = int | tuple[int, ...] | None
 """An axis argument: one axis, several, or ``None`` for all."""
 
 Shape: TypeAlias = tuple[int, ...]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class GradMode(Protocol):
+    """What ``no_grad()``, ``enable_grad()`` and ``set_grad_enabled(mode)`` return: a context manager
+    (``with no_grad():``) that also decorates a function (``@no_grad()``)."""
+
+    def __enter__(self) -> None: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None, /
+    ) -> bool | None: ...
+
+    def __call__(self, func: F) -> F: ...
