@@ -238,8 +238,8 @@ def _float_type(a):
     return a.dtype if a.dtype.kind in "fb" else np.float64
 
 
-def _signature(args) -> tuple:
-    sig = []
+def _signature(args: tuple) -> tuple:
+    sig: list[tuple] = []
     for a in args:
         if _is_number(a):
             sig.append(("number",))

@@ -23,8 +23,11 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from ..typing import Node
 from .draw import CURRENT, INSTALL_DOT, DrawOptions, build_graph
 from .explain import StepText, explain_steps, grad_text
 from .nodes import graph_nodes, parameter_ids
@@ -86,17 +89,17 @@ class BackwardFrames:
 
     def __init__(
         self,
-        root,
+        root: Node,
         *,
-        gradient=None,
-        parameters=None,
-        max_frames=None,
-        rankdir="LR",
-        edge_derivatives=True,
-        precision=4,
-        max_nodes=400,
-        legend=True,
-    ):
+        gradient: Any = None,
+        parameters: Iterable[Node] | Any = None,
+        max_frames: int | None = None,
+        rankdir: str = "LR",
+        edge_derivatives: bool = True,
+        precision: int = 4,
+        max_nodes: int | None = 400,
+        legend: bool = True,
+    ) -> None:
         if max_frames is not None and (type(max_frames) is not int or max_frames < 1):
             raise ValueError(f"backprop_frames: max_frames must be a positive int or None, got {max_frames!r}")
         self.root = root
@@ -114,8 +117,8 @@ class BackwardFrames:
         self.steps: list[BackpropStep] = steps[:max_frames] if max_frames is not None else steps
         texts = explain_steps(steps, precision, parameter_ids(parameters, "backprop_frames"))
         self.frames = self._frames(texts)
-        self._layout_svg = None
-        self._sizes = None
+        self._layout_svg: str | None = None
+        self._sizes: dict[str, tuple[float, float]] | None = None
 
     def __len__(self) -> int:
         return len(self.frames)
