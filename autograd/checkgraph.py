@@ -108,7 +108,7 @@ class GraphCheck:
             f"{c.op} alone give {numeric:.6g}. Failing ops: {', '.join(self.failed_ops)}."
         )
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = (
             f"check_graph (eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g}): "
             f"{'passed' if self.passed else 'FAILED'}"

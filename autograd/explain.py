@@ -85,7 +85,7 @@ class GradientExplanation:
             name += "[" + ", ".join(str(i) for i in self.element) + "]"
         return name
 
-    def __str__(self):
+    def __str__(self) -> str:
         root, target = self._name(self.root), self._target()
         scalar_edges = all(d is not None for p in self.paths for d in p.derivatives)
         how = "the product of the local derivatives" if scalar_edges else "the chain of vector-Jacobian products"

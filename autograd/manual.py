@@ -142,7 +142,7 @@ class ManualCheck:
             text += f"; wrong in their own step as well: {', '.join(own)}." if own else "."
         return text
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = (
             f"check_manual: {len(self.rows)} manual gradient{'s' if len(self.rows) != 1 else ''} of "
             f"{self.root_name} against the engine's, in backward order (rtol={self.rtol:g}, atol={self.atol:g}): "

@@ -82,7 +82,7 @@ class GradientReport:
     def passed(self) -> bool:
         return all(r.passed for r in self.rows) and (self.check is None or self.check.passed)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.passed
 
     def common_factor(self, pair: str = "manual_vs_automatic") -> float | None:
@@ -124,7 +124,7 @@ class GradientReport:
                     out.append(f"{r.name}: {a} = {_number(f)} x {b}")
         return out
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = (
             f"gradients of the {self.reduction} BCE over N = {self.n_samples}: "
             f"{'PASSED' if self.passed else 'FAILED'} "

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 EPS = 1e-15
 
 
-def sigmoid(x):
+def sigmoid(x: np.ndarray) -> np.ndarray:
     """The article's ``1 / (1 + exp(-x))``, bit for bit, with ``-x`` capped at 709.78 so that ``exp`` never
     overflows (the article's version warns and relies on ``1 / inf = 0`` below -709.78)."""
     return 1.0 / (1.0 + np.exp(np.minimum(-x, 709.78)))

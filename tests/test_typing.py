@@ -20,6 +20,7 @@ import numpy as np
 import autograd
 import nn
 from autograd import Tensor, Value, func, no_grad
+from autograd.viz import draw_graph
 
 
 def train_tensor_model(steps: int) -> float:
@@ -62,6 +63,16 @@ def gradients() -> list[float]:
     check = autograd.gradcheck(lambda t: (t * t).sum(), Tensor([0.5, -1.5], requires_grad=True))
     report = autograd.check_manual((x * x).sum(), {"x": 2 * x.data}, names={"x": x})
     return [float(np.sum(gx)), float(np.sum(second)), float(np.sum(hess)), float(check.passed), float(report.passed)]
+
+
+def compiled_step_and_picture(w: Tensor) -> str:
+    @autograd.compile
+    def step(x: Tensor) -> Tensor:
+        return (x @ w).relu().sum()
+
+    step(Tensor(np.ones((2, 3))))
+    picture: str = draw_graph((w * 2).sum(), rankdir="TB").source  # graphviz has no type information
+    return picture + str(step.traces)
 """
 
 MISUSES = {  # a line of code -> a word mypy's message about it names

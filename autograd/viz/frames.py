@@ -23,9 +23,9 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..typing import Node
 from .draw import CURRENT, INSTALL_DOT, DrawOptions, build_graph
@@ -33,6 +33,9 @@ from .explain import StepText, explain_steps, grad_text
 from .nodes import graph_nodes, parameter_ids
 from .render import pipe
 from .steps import BackpropStep, backprop_steps
+
+if TYPE_CHECKING:
+    from graphviz import Digraph
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -157,7 +160,7 @@ class BackwardFrames:
 
     # ------------------------------------------------------------------ the one layout
 
-    def layout_graph(self):
+    def layout_graph(self) -> Digraph:
         """The DOT of the layout: the whole graph with each grad row at its widest."""
         return build_graph(self.root, self.options, grad_rows=self.grad_rows())
 
@@ -172,7 +175,7 @@ class BackwardFrames:
 
     # ------------------------------------------------------------------ pictures
 
-    def svgs(self, *, caption=True, style=True, progress=None):
+    def svgs(self, *, caption: bool = True, style: bool = True, progress: Progress | None = None) -> Iterator[str]:
         """Each frame as a standalone SVG document (text), restyled from the one layout.
 
         The layout is serialised once, with a slot for each part that a frame changes (the class
@@ -188,7 +191,7 @@ class BackwardFrames:
             css = ET.Element(f"{{{SVG_NS}}}style")
             css.text = frame_css()
             tree.insert(0, css)
-        slots = {}
+        slots: dict[tuple, int] = {}
 
         def slot(key, element, attribute=None):
             token = f"@@bp{len(slots)}@@"
@@ -238,7 +241,7 @@ class BackwardFrames:
                 progress.advance()
             yield "".join(out)
 
-    def dot_frame(self, k: int):
+    def dot_frame(self, k: int) -> Digraph:
         """Frame ``k`` as a DOT graph of its own (for formats other than SVG).
 
         Every node gets the size it has in the layout (``width``/``height`` are minimums in
