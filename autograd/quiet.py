@@ -19,7 +19,7 @@ silence: Callable[[], Any]
 restore: Callable[[Any], object]
 
 try:  # numpy >= 2: error state is a context variable; setting it directly is ~6x cheaper than errstate
-    from numpy._core._ufunc_config import _extobj_contextvar as _state  # type: ignore[attr-defined]  # private
+    from numpy._core._ufunc_config import _extobj_contextvar as _state  # type: ignore[attr-defined]  # private: not in numpy's stubs
 
     with np.errstate(all="ignore"):
         _IGNORE = _state.get()

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .tensor import Tensor
     from .value import Value
 
-__all__ = ["Array", "ArrayLike", "Axis", "GradMode", "Node", "RngLike", "Scalar", "Shape", "TensorLike"]
+__all__ = ["Array", "ArrayLike", "Axis", "GradMode", "Node", "RngLike", "Scalar", "TensorLike"]
 
 Array: TypeAlias = NDArray[Any]
 """A numpy array of any dtype and shape (``Tensor.data``)."""
@@ -39,8 +39,6 @@ Node: TypeAlias = "Value | Tensor"
 
 Axis: TypeAlias = int | tuple[int, ...] | None
 """An axis argument: one axis, several, or ``None`` for all."""
-
-Shape: TypeAlias = tuple[int, ...]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

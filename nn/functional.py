@@ -225,7 +225,7 @@ def layer_norm(
     """``(x - mean) / sqrt(var + eps) * weight + bias``, mean and (biased) variance over the last
     ``len(normalized_shape)`` axes, which must be ``normalized_shape``."""
     x = as_tensor(input, "layer_norm")
-    integral = (int, numbers.Integral)  # int first: it tells the type checker the rest is a sequence
+    integral = (int, numbers.Integral)  # int spelled out: mypy does not count int as an Integral
     shape = (normalized_shape,) if isinstance(normalized_shape, integral) else tuple(normalized_shape)
     if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape) :] != shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end in normalized_shape {shape}")

@@ -290,7 +290,7 @@ class LayerNorm(Module):
         bias: bool = True,
         dtype: DTypeLike = np.float64,
     ) -> None:
-        integral = (int, numbers.Integral)  # int first: it tells the type checker the rest is a sequence
+        integral = (int, numbers.Integral)  # int spelled out: mypy does not count int as an Integral
         shape = (normalized_shape,) if isinstance(normalized_shape, integral) else tuple(normalized_shape)
         for size in shape:
             positive_size(size, "normalized_shape", "LayerNorm")
