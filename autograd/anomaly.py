@@ -12,6 +12,9 @@ import linecache
 import math
 import os
 import sys
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +31,7 @@ class AnomalyError(RuntimeError):
 
 
 def _site() -> str:
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if not filename.startswith(_PACKAGE_DIRS) and "contextlib" not in filename:
@@ -38,7 +41,7 @@ def _site() -> str:
     return "(unknown)"
 
 
-def _bad(x) -> str | None:
+def _bad(x: Any) -> str | None:
     """'NaN' or 'inf' if ``x`` holds one, else None."""
     if hasattr(x, "data") and not isinstance(x, np.ndarray):
         x = x.data
@@ -50,20 +53,20 @@ def _bad(x) -> str | None:
     return "NaN" if np.any(np.isnan(arr)) else "inf"
 
 
-def _describe(node, op) -> str:
+def _describe(node: Any, op: Any) -> str:
     label = f" {node.label!r}" if node.label else ""
     site = node.notes.get("created_at", "(made before anomaly mode was on)")
     return f"{op.name}{label} (made at {site})"
 
 
-def _on_node(node, op, inputs, op_args) -> None:
+def _on_node(node: Any, op: Any, inputs: tuple, op_args: dict[str, Any] | None) -> None:
     node.notes["created_at"] = _site()
     what = _bad(node.data)
     if what is not None and not any(_bad(x) for x in inputs):
         raise AnomalyError(f"detect_anomaly: the forward result of {_describe(node, op)} holds {what}")
 
 
-def _check_step(node) -> None:
+def _check_step(node: Any) -> None:
     op = node.op
     for k, (parent, sent) in enumerate(zip(op.parents(node), op.input_grads(node))):
         if sent is None:
@@ -80,7 +83,7 @@ _depth = 0
 
 
 @contextlib.contextmanager
-def detect_anomaly():
+def detect_anomaly() -> Iterator[None]:
     """Raise ``AnomalyError`` at the first op whose forward result or backward gradient holds NaN or
     inf (when its own inputs did not), naming the op, the node's label and the line that made it."""
     global _depth

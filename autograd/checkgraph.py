@@ -14,8 +14,11 @@ the one-sided differences, and the row says so.
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +27,7 @@ from .gradcheck import central_differences
 from .graph import topological_order
 from .graphinfo import NodeNames, check_root, op_args, vjps_of
 from .tensor_ops import unbroadcast
+from .typing import Node
 from .value import Value
 
 
@@ -59,7 +63,7 @@ class OpCheck:
 class GraphCheck:
     """Per (node, input) results in backward order; ``first_failure`` is the first that fails."""
 
-    checks: list
+    checks: list[OpCheck]
     eps: float
     atol: float
     rtol: float
@@ -69,7 +73,7 @@ class GraphCheck:
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.passed
 
     @property
@@ -77,7 +81,7 @@ class GraphCheck:
         return next((c for c in self.checks if not c.passed), None)
 
     @property
-    def failed_ops(self) -> list:
+    def failed_ops(self) -> list[str]:
         """Names of the ops with at least one failing node, in the order they first fail."""
         out = []
         for c in self.checks:
@@ -88,14 +92,14 @@ class GraphCheck:
     @property
     def verdict(self) -> str:
         ops = sorted({c.op for c in self.checks})
-        if self.passed:
+        c = self.first_failure
+        if c is None:
             kinks = sum(bool(c.note) for c in self.checks)
             extra = f"; {kinks} at a kink, the declared derivative between the one-sided ones" if kinks else ""
             return (
                 f"every op's derivative agrees with central differences of the op alone at the recorded values "
                 f"({len(self.checks)} inputs of {self.nodes} nodes; ops: {', '.join(ops)}{extra})"
             )
-        c = self.first_failure
         at = "" if not c.worst else f" at element {c.worst}"
         declared, numeric = c.worst_declared, c.worst_numeric
         return (
@@ -104,7 +108,7 @@ class GraphCheck:
             f"{c.op} alone give {numeric:.6g}. Failing ops: {', '.join(self.failed_ops)}."
         )
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = (
             f"check_graph (eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g}): "
             f"{'passed' if self.passed else 'FAILED'}"
@@ -149,7 +153,16 @@ class GraphCheck:
         }
 
 
-def check_graph(root, *, names=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=64, seed=0) -> GraphCheck:
+def check_graph(
+    root: Node,
+    *,
+    names: Mapping[str, object] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    max_elements: int = 64,
+    seed: int = 0,
+) -> GraphCheck:
     """Check each op of ``root``'s graph on its own against central differences (see the module docstring).
 
     Computes in float64 whatever the graph's dtype. For an input with more than ``max_elements``
@@ -160,7 +173,7 @@ def check_graph(root, *, names=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_element
     order = topological_order(root)
     node_names = NodeNames(order, names)
     rng = np.random.default_rng(seed)
-    checks = []
+    checks: list[OpCheck] = []
     nodes = 0
     for node in reversed(order):
         if node.op is None:
@@ -223,7 +236,7 @@ def _check_tensor(node, node_names, eps, atol, rtol, max_elements, rng) -> list:
         picked = np.arange(size) if size <= max_elements else np.sort(rng.choice(size, max_elements, replace=False))
         sub = arrays[i].reshape(-1)[picked].copy()
         at = _restricted_loss(op, arrays, args, r, i, picked)
-        numeric_sub = central_differences(lambda at=at, sub=sub: at(sub), sub, eps)
+        numeric_sub = central_differences(functools.partial(at, sub), sub, eps)
         declared_sub = declared.reshape(-1)[picked]
         base = at(sub)
         left = np.empty_like(sub)
@@ -246,10 +259,12 @@ def _check_tensor(node, node_names, eps, atol, rtol, max_elements, rng) -> list:
     return out
 
 
-def _restricted_loss(op, arrays, args, r, i, picked):
+def _restricted_loss(
+    op: Any, arrays: list, args: dict, r: np.ndarray, i: int, picked: np.ndarray
+) -> Callable[[np.ndarray], float]:
     """``values -> sum(r * op(...))`` with the ``picked`` elements of input ``i`` set to ``values``."""
 
-    def at(values):
+    def at(values: np.ndarray) -> float:
         trial = list(arrays)
         flat = arrays[i].reshape(-1).copy()
         flat[picked] = values

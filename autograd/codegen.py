@@ -25,7 +25,9 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +35,7 @@ from .graph import topological_order
 from .graphinfo import NodeNames, check_root, consumers, identifier, op_args, receives_gradient, vjps_of
 from .scalar_ops import ScalarOp
 from .tensor import Tensor
+from .typing import Node
 from .value import Value
 
 # ----------------------------------------------------------------------------- registry
@@ -117,9 +120,9 @@ class Writer:
 
     def __init__(self, taken: set):
         self.taken = taken
-        self.constants = []  # (name, source)
-        self.constant_names = {}  # (dtype, shape, bytes) -> name: one constant per distinct array
-        self.helpers = []
+        self.constants: list[tuple[str, str]] = []  # (name, source)
+        self.constant_names: dict[tuple, str] = {}  # (dtype, shape, bytes) -> name: one per distinct array
+        self.helpers: list[str] = []
 
     def fresh(self, stem: str) -> str:
         k = 1
@@ -210,7 +213,7 @@ def _float_list(a: np.ndarray) -> str:
 class CodeContext:
     """What a template sees: the node, the variables of its inputs, result and gradient."""
 
-    node: object
+    node: Any
     args: list
     out: str
     g: str
@@ -282,7 +285,7 @@ class Program:
     forward_lines: dict = field(default_factory=dict)  # id(node) -> line
     backward_lines: dict = field(default_factory=dict)  # id(node) -> line, in backward order
     returned: list = field(default_factory=list)  # (name, gradient variable)
-    writer: Writer | None = None
+    writer: Writer = field(default_factory=lambda: Writer(set()))
 
     def line_for(self, node) -> str | None:
         """The backward line that computes ``node``'s gradient (None if it has none)."""
@@ -314,7 +317,7 @@ class Program:
 RESERVED = {"np", "values", "gradients"}
 
 
-def build_program(root, names=None) -> Program:
+def build_program(root: Node, names: Mapping[str, object] | None = None) -> Program:
     """Name every node, write its forward line and the backward line of every node that needs one."""
     check_root(root, "backward_code")
     order = topological_order(root)
@@ -344,7 +347,7 @@ def build_program(root, names=None) -> Program:
     for n in order:
         gets_grad[id(n)] = receives_gradient(n) and (n.op is not None or node_names.is_named(n))
     # a gradient line is needed for a named node and for every node whose gradient reaches one
-    needed = {}
+    needed: dict[int, bool] = {}
     for n in order:
         own = node_names.is_named(n) and receives_gradient(n)
         needed[id(n)] = gets_grad[id(n)] and (own or any(needed[id(p)] for p in n.parents))
@@ -410,7 +413,7 @@ def vjp_shape(child, slot) -> tuple:
         return np.shape(vjps_of(child)[slot](g, child.data, *arrays, **op_args(child)))
 
 
-def backward_code(root, *, names=None) -> str:
+def backward_code(root: Node, *, names: Mapping[str, object] | None = None) -> str:
     """Python source (numpy only) defining ``gradients(values)``: the backward pass of ``root``.
 
     ``names`` (a mapping name -> node, e.g. ``locals()``) names nodes besides their labels. The

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def collector_paused(collect_after: bool = False):
+def collector_paused(collect_after: bool = False) -> Iterator[None]:
     """Disable the cycle collector inside the block (it is put back as it was). ``collect_after``:
     run one young-generation collection on leaving (cheap), for cycles made inside by other code."""
     was_enabled = gc.isenabled()

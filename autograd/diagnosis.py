@@ -25,8 +25,10 @@ Tried in this order; the first that fits is the diagnosis:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -79,11 +81,11 @@ class Context:
     name: str
     atol: float
     rtol: float
-    node: object = None  # None for a row that is a nest of Values
+    node: Any = None  # None for a row that is a nest of Values
     data: np.ndarray | None = None  # the node's value
     used_by: list = field(default_factory=list)  # [(child, slot)] of the node
     grads: dict = field(default_factory=dict)  # id(node) -> automatic gradient
-    name_of: object = str  # node -> its name
+    name_of: Callable[[Any], str] = str  # node -> its name
     averaged: list = field(default_factory=list)  # [(N, where)]: counts the graph averages over
     scale: float = 0.0  # the largest automatic gradient of the whole check (rounding's yardstick)
     graph: list = field(default_factory=list)  # every node of the graph (for node_factor)
@@ -108,12 +110,12 @@ def diagnose(manual: np.ndarray, automatic: np.ndarray, ctx: Context) -> Diagnos
     mf, af = m.astype(np.float64), a.astype(np.float64)
     bad = ~np.isfinite(mf) & np.isfinite(af)
     if bad.any():
-        k = int(bad.sum())
+        count = int(bad.sum())
         return Diagnosis(
             "not_finite",
-            f"not finite: the manual gradient has NaN or infinity in {k} of {m.size} elements "
+            f"not finite: the manual gradient has NaN or infinity in {count} of {m.size} elements "
             f"({positions(bad)}) where the engine's is finite",
-            {"count": k, "where": where_list(bad)},
+            {"count": count, "where": where_list(bad)},
         )
     if m.ndim >= 2 and m.shape[-1] == m.shape[-2] and agree(np.swapaxes(mf, -1, -2), af, ctx):
         return Diagnosis("transposed", "transposed: manual.T is right", {})
@@ -364,12 +366,13 @@ def missing_path(m, a, ctx: Context) -> Diagnosis | None:
     node = ctx.node
     if node is None or not 2 <= len(ctx.used_by) <= MAX_USES:
         return None
-    parts = []
-    for child, slot in ctx.used_by:
+    parts: dict[int, np.ndarray] = {}  # use k -> what it sends, for the uses that send something
+    for k, (child, slot) in enumerate(ctx.used_by):
         g = ctx.grads.get(id(child))
         sent = None if g is None else sent_gradients(child, g)[slot]
-        parts.append(None if sent is None else np.asarray(sent, dtype=np.float64))
-    usable = [k for k, p in enumerate(parts) if p is not None]
+        if sent is not None:
+            parts[k] = np.asarray(sent, dtype=np.float64)
+    usable = list(parts)
     for mask in range(1, 2 ** len(usable) - 1):
         kept = [usable[k] for k in range(len(usable)) if mask >> k & 1]
         total = sum(parts[k] for k in kept)
@@ -522,7 +525,9 @@ def where_list(mask: np.ndarray) -> list:
 def rounding_diagnosis(m, a, ctx: Context, manual_dtype, auto_dtype) -> Diagnosis | None:
     max_abs = float(np.max(np.abs(m - a), initial=0.0))
     used = {np.dtype(manual_dtype), np.dtype(auto_dtype)}
-    candidates = [np.dtype(np.float64), np.dtype(np.float32)] + ([np.dtype(np.float16)] if np.float16 in used else [])
+    candidates: list[np.dtype] = [np.dtype(np.float64), np.dtype(np.float32)]
+    if np.float16 in used:
+        candidates.append(np.dtype(np.float16))
     for dtype in candidates:
         # a precision neither array has is judged on this row alone, not on the whole check's scale
         if max_abs > rounding_level(m, a, dtype, ctx, whole_check=dtype in used):
@@ -557,7 +562,7 @@ def averaged_counts(walk, name_of) -> list:
     Found from the ops: ``mean``, an op with ``reduction="mean"``, and multiplication or division by
     a constant ``1/N`` or ``N`` (a loss written out as ``total / N``).
     """
-    found = []
+    found: list[tuple[int, str]] = []
     for node in walk:
         op = node.op
         if op is None:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from .graph import topological_order
 from .tensor import Tensor, run_backward
+from .typing import Node
 from .value import Value
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False) -> tuple:
+def grad(
+    outputs: Node | Sequence[Node],
+    inputs: Node | Sequence[Node],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
     """``d sum_k <grad_outputs[k], outputs[k]> / d input`` for each input, as a tuple.
 
     ``outputs`` and ``inputs`` are a node or a sequence of nodes (all Tensors or all Values);
@@ -47,7 +58,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             run_backward(outs, seeds, create_graph)
         else:
             _value_backward(outs, seeds, create_graph)
-        results = []
+        results: list[Any] = []
         for k, x in enumerate(ins):
             if id(x) not in in_graph:
                 if not allow_unused:
@@ -66,7 +77,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(results)
 
 
-def _value_backward(outs, seeds, create_graph):
+def _value_backward(outs: list, seeds: list, create_graph: bool) -> None:
     from .graph import backpropagate, enable_grad
 
     if create_graph:
@@ -76,7 +87,7 @@ def _value_backward(outs, seeds, create_graph):
         backpropagate(outs, seeds)
 
 
-def _as_list(x, name):
+def _as_list(x: Node | Sequence[Node], name: str) -> list[Any]:
     if isinstance(x, (Tensor, Value)):
         return [x]
     try:
@@ -88,5 +99,5 @@ def _as_list(x, name):
     return items
 
 
-def _kind(n):
+def _kind(n: object) -> type:
     raise TypeError(f"grad: expected Tensors or Values, got {type(n).__name__}")

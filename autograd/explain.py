@@ -16,13 +16,16 @@ them all without listing them by visiting each node once. ``max_paths`` caps the
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .graph import topological_order
 from .graphinfo import NodeNames, all_gradients, check_root, consumers, is_node, sent_gradients
 from .tensor import Tensor
+from .typing import Node
 from .value import Value
 
 
@@ -65,8 +68,9 @@ class GradientExplanation:
             out = out + p.product
         return out
 
-    def _name(self, node) -> str:
-        return self.names.name(node)
+    def _name(self, node: Any) -> str:
+        names = self.names
+        return node.label if names is None else names.name(node)
 
     def _step(self, child, slot) -> str:
         """``z (mul)``, with the argument's position when the op takes the same node twice."""
@@ -81,7 +85,7 @@ class GradientExplanation:
             name += "[" + ", ".join(str(i) for i in self.element) + "]"
         return name
 
-    def __str__(self):
+    def __str__(self) -> str:
         root, target = self._name(self.root), self._target()
         scalar_edges = all(d is not None for p in self.paths for d in p.derivatives)
         how = "the product of the local derivatives" if scalar_edges else "the chain of vector-Jacobian products"
@@ -116,7 +120,14 @@ class GradientExplanation:
         return "\n".join(lines)
 
 
-def explain_gradient(root, node, *, element=None, names=None, max_paths=100) -> GradientExplanation:
+def explain_gradient(
+    root: Node,
+    node: Node | str,
+    *,
+    element: int | tuple[int, ...] | None = None,
+    names: Mapping[str, object] | None = None,
+    max_paths: int = 100,
+) -> GradientExplanation:
     """``d root / d node`` as a sum over paths of products of local derivatives.
 
     ``node`` is a node of ``root``'s graph, or its name (label or ``names`` entry). For a Tensor
@@ -146,8 +157,8 @@ def explain_gradient(root, node, *, element=None, names=None, max_paths=100) -> 
         if c:
             counts[id(n)] = c
     used_by = consumers(order)
-    paths = []
-    stack = [(node, [node], [])]
+    paths: list[GradientPath] = []
+    stack: list[tuple[Any, list, list]] = [(node, [node], [])]
     while stack and len(paths) < max_paths:
         current, nodes, edges = stack.pop()
         if current is root:
@@ -159,9 +170,13 @@ def explain_gradient(root, node, *, element=None, names=None, max_paths=100) -> 
 
     _, grads = all_gradients(root)
     gradient = grads[id(node)]
-    total = float(gradient) if isinstance(node, Value) else np.asarray(gradient)
-    if element is not None and isinstance(node, Tensor):
-        total = float(total[element])
+    total: float | np.ndarray
+    if isinstance(node, Value):
+        total = float(gradient)
+    elif element is not None:
+        total = float(np.asarray(gradient)[element])
+    else:
+        total = np.asarray(gradient)
     return GradientExplanation(
         root=root,
         node=node,
@@ -174,41 +189,40 @@ def explain_gradient(root, node, *, element=None, names=None, max_paths=100) -> 
     )
 
 
-def _element(node, element):
+def _element(node: Node, element: Any) -> tuple[int, ...] | None:
     if isinstance(node, Value):
         return None
     if element is None:
         return () if node.size == 1 else None
     index = (element,) if isinstance(element, numbers.Integral) else tuple(element)
     if len(index) != node.ndim or not all(
-        isinstance(i, numbers.Integral) and -n <= i < n for i, n in zip(index, node.shape)
+        isinstance(i, numbers.Integral) and -n <= int(i) < n for i, n in zip(index, node.shape)
     ):
         raise IndexError(f"explain_gradient: element {element!r} is not an element of a tensor of shape {node.shape}")
     return tuple(int(i) % n for i, n in zip(index, node.shape))
 
 
-def _path(root, nodes, edges, element) -> GradientPath:
-    derivatives = []
+def _path(root: Node, nodes: list, edges: list, element: tuple[int, ...] | None) -> GradientPath:
+    derivatives: list[float | None] = []
     for (child, slot), parent in zip(edges, nodes[:-1]):
         if isinstance(child, Value):
-            derivatives.append(float(child.op.local_derivatives(child)[slot]))
+            derivatives.append(float(child.op.local_derivatives(child)[slot]))  # type: ignore[union-attr]  # not a leaf
         elif child.size == 1 and parent.size == 1:
             sent = sent_gradients(child, np.ones_like(child.data))[slot]
             derivatives.append(float(np.asarray(sent).reshape(())))
         else:
             derivatives.append(None)
-    if all(d is not None for d in derivatives) and isinstance(nodes[0], Value):
+    known = [d for d in derivatives if d is not None]
+    if len(known) == len(derivatives) and isinstance(nodes[0], Value):
         product = 1.0
-        for d in derivatives:
+        for d in known:
             product *= d
         return GradientPath(nodes, edges, derivatives, product)
-    g = 1.0 if isinstance(root, Value) else np.ones_like(root.data)
+    g: Any = 1.0 if isinstance(root, Value) else np.ones_like(root.data)
     for child, slot in reversed(edges):
         g = sent_gradients(child, g)[slot]
-    product = np.asarray(g, dtype=np.float64)
-    if element is not None:
-        product = float(product[element])
-    return GradientPath(nodes, edges, derivatives, product)
+    chained = np.asarray(g, dtype=np.float64)
+    return GradientPath(nodes, edges, derivatives, chained if element is None else float(chained[element]))
 
 
 def _elided(items: list, keep: int = 3) -> list:
@@ -218,7 +232,7 @@ def _elided(items: list, keep: int = 3) -> list:
     return items[:keep] + [f"... {len(items) - 2 * keep} more ..."] + items[-keep:]
 
 
-def _num(x) -> str:
+def _num(x: Any) -> str:
     if isinstance(x, np.ndarray) and x.ndim:
         return np.array2string(x, precision=4, separator=", ", max_line_width=10**6).replace("\n", "")
     x = float(x)

@@ -28,29 +28,32 @@ from __future__ import annotations
 import html
 import math
 import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Final, Literal, overload
 
 import numpy as np
 
 from . import scalar_ops, tensor_ops
 from .gradcheck import central_differences, elementwise_agreement
-from .scalar_ops import ConstantOp, NaryOp
+from .scalar_ops import ConstantOp, NaryOp, ScalarOp
 from .tensor import Tensor
 from .tensor_ops import ELEMENTWISE_JVP, LINEAR_JVP, Kernels, TensorOp, unbroadcast
+from .typing import Scalar
 from .value import Value, nary, with_constant
 
 __all__ = ["ELEMENTWISE", "LINEAR", "Kernels", "OpCheck", "check_op", "registered", "scalar_op", "tensor_op"]
 
-ELEMENTWISE = ELEMENTWISE_JVP
+ELEMENTWISE: Final = ELEMENTWISE_JVP
 """``jvp=ELEMENTWISE``: the op is elementwise (a diagonal Jacobian), so its VJPs serve as its JVP."""
 
-LINEAR = LINEAR_JVP
+LINEAR: Final = LINEAR_JVP
 """``jvp=LINEAR``: the op is linear in its inputs, so its JVP is its forward applied to the tangents."""
 
-_REGISTERED: dict = {"tensor": {}, "scalar": {}}
+_REGISTERED: dict[str, dict[str, Any]] = {"tensor": {}, "scalar": {}}
 
 
-def registered(kind=None) -> dict:
+def registered(kind: str | None = None) -> dict[str, TensorOp | ScalarOp]:
     """The ops declared through this module, by name (a later declaration of a name replaces the earlier).
 
     ``kind="tensor"`` or ``"scalar"``: that kind's ops. Without ``kind``, both; a name declared for both
@@ -63,13 +66,22 @@ def registered(kind=None) -> dict:
     return dict(_REGISTERED[kind])
 
 
-def _register(op, kind) -> None:
+def _register(op: TensorOp | ScalarOp, kind: str) -> None:
     if op.name in tensor_ops.TENSOR_OPS or op.name in scalar_ops.SCALAR_OPS:
         raise ValueError(f"{op.name!r} is the name of one of the engine's primitives; choose another name")
     _REGISTERED[kind][op.name] = op
 
 
-def tensor_op(name, forward, vjps, doc="", jvp=None, domain=(-2.0, 2.0), view=False, kernels=None) -> TensorOp:
+def tensor_op(
+    name: str,
+    forward: Callable[..., Any],
+    vjps: Sequence[Callable[..., Any]],
+    doc: str = "",
+    jvp: Literal["elementwise", "linear"] | Callable[..., Any] | None = None,
+    domain: tuple[float, float] = (-2.0, 2.0),
+    view: bool = False,
+    kernels: Kernels | None = None,
+) -> TensorOp:
     """A tensor primitive. Calling it on Tensors records a node: ``op(x, w, axis=1)``.
 
     ``jvp`` (forward mode): ``ELEMENTWISE`` (a diagonal Jacobian: the VJPs serve as JVPs), ``LINEAR``
@@ -94,20 +106,30 @@ class ScalarPrimitive(NaryOp):
     ``backprop(g, parents)``, if given, is a faster way to add ``g * d out / d parent`` into each
     parent's ``grad`` (``check_op`` compares it with ``derivatives``)."""
 
-    def __init__(self, name, forward, derivatives, doc, domain, backprop, symbol, label):
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., float],
+        derivatives: Callable[..., tuple],
+        doc: str,
+        domain: tuple[float, float],
+        backprop: Callable[[Any, tuple[Value, ...]], None] | None,
+        symbol: str | None,
+        label: Callable[[Value], str] | None,
+    ) -> None:
         super().__init__(name, symbol or name, forward, derivatives, doc, domain=domain, register=False)
         self.fast_backprop = backprop
         self.node_label = label
 
-    def backprop(self, node):
+    def backprop(self, node: Value) -> None:
         if self.fast_backprop is None:
             return super().backprop(node)
         self.fast_backprop(node.grad, self.parents(node))
 
-    def label(self, node) -> str:
+    def label(self, node: Value) -> str:
         return self.symbol if self.node_label is None else self.node_label(node)
 
-    def __call__(self, *args):
+    def __call__(self, *args: Scalar) -> Value:
         """Record a node from Values (numbers are taken as constant Values)."""
         values = tuple(a if isinstance(a, Value) else Value(_real(a, self.name)) for a in args)
         data = self.forward(*[v.data for v in values])
@@ -118,23 +140,67 @@ class ScalarConstantPrimitive(ConstantOp):
     """A scalar primitive ``f(x, c)`` declared with ``scalar_op(..., constant=True)``: its node's one
     parent is ``x``; the number ``c`` is kept on the node (``op_args`` ``{"c": c}``), not differentiated."""
 
-    def __init__(self, name, forward, derivatives, doc, domain, symbol, label):
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., float],
+        derivatives: Callable[..., tuple],
+        doc: str,
+        domain: tuple[float, float],
+        symbol: str | None,
+        label: Callable[[Value], str] | None,
+    ) -> None:
         super().__init__(name, symbol or f"{name}(c)", forward, derivatives, doc, domain=domain, register=False)
         self.node_label = label
 
-    def label(self, node) -> str:
+    def label(self, node: Value) -> str:
         return super().label(node) if self.node_label is None else self.node_label(node)
 
-    def __call__(self, x, c):
+    def __call__(self, x: Scalar, c: float) -> Value:
         """Record a node from the Value ``x`` (a number is taken as a constant Value) and the number ``c``."""
         x = x if isinstance(x, Value) else Value(_real(x, self.name))
         c = _real(c, f"{self.name}: the constant")
         return with_constant(self, _real(self.forward(x.data, c), f"{self.name}: forward"), x, c)
 
 
+@overload
 def scalar_op(
-    name, forward, derivatives, doc="", domain=(-2.0, 2.0), backprop=None, symbol=None, constant=False, label=None
-):
+    name: str,
+    forward: Callable[..., float],
+    derivatives: Callable[..., tuple],
+    doc: str = ...,
+    domain: tuple[float, float] = ...,
+    backprop: Callable[[Any, tuple[Value, ...]], None] | None = ...,
+    symbol: str | None = ...,
+    constant: Literal[False] = ...,
+    label: Callable[[Value], str] | None = ...,
+) -> ScalarPrimitive: ...
+@overload
+def scalar_op(
+    name: str,
+    forward: Callable[..., float],
+    derivatives: Callable[..., tuple],
+    doc: str = ...,
+    domain: tuple[float, float] = ...,
+    backprop: None = ...,
+    symbol: str | None = ...,
+    *,
+    constant: Literal[True],
+    label: Callable[[Value], str] | None = ...,
+) -> ScalarConstantPrimitive: ...
+
+
+def scalar_op(
+    name: str,
+    forward: Callable[..., float],
+    derivatives: Callable[..., tuple],
+    doc: str = "",
+    domain: tuple[float, float] = (-2.0, 2.0),
+    backprop: Callable[[Any, tuple[Value, ...]], None] | None = None,
+    symbol: str | None = None,
+    constant: bool = False,
+    label: Callable[[Value], str] | None = None,
+) -> ScalarPrimitive | ScalarConstantPrimitive:
     """A scalar primitive on Values: ``forward(*floats) -> float``, ``derivatives(out, *inputs)``
     returning one local derivative per input. Calling it records a node: ``op(a, b)``.
 
@@ -147,14 +213,16 @@ def scalar_op(
     if constant:
         if backprop is not None:
             raise ValueError(f"scalar_op {name!r}: backprop= is for ops without a constant")
-        op = ScalarConstantPrimitive(name, forward, derivatives, doc, domain, symbol, label)
+        op: ScalarPrimitive | ScalarConstantPrimitive = ScalarConstantPrimitive(
+            name, forward, derivatives, doc, domain, symbol, label
+        )
     else:
         op = ScalarPrimitive(name, forward, derivatives, doc, domain, backprop, symbol, label)
     _register(op, "scalar")
     return op
 
 
-def _check_declaration(name, forward, rules, where):
+def _check_declaration(name: object, forward: object, rules: Sequence[object], where: str) -> None:
     if not isinstance(name, str) or not name:
         raise TypeError(f"{where}: name must be a non-empty string, got {name!r}")
     if not callable(forward):
@@ -164,7 +232,7 @@ def _check_declaration(name, forward, rules, where):
             raise TypeError(f"{where} {name!r}: derivative rule {k} must be callable, got {type(r).__name__}")
 
 
-def _real(x, where) -> float:
+def _real(x: object, where: str) -> float:
     if isinstance(x, numbers.Real):
         return float(x)
     raise TypeError(f"{where}: expected a real number, got {type(x).__name__}")
@@ -191,8 +259,8 @@ class Check:
 class OpCheck:
     """``check_op``'s result: truthy when every rule agrees with central differences everywhere."""
 
-    op: object
-    checks: list = field(default_factory=list)
+    op: TensorOp | ScalarOp
+    checks: list[Check] = field(default_factory=list)
     atol: float = 1e-6
     rtol: float = 1e-5
 
@@ -200,16 +268,16 @@ class OpCheck:
     def passed(self) -> bool:
         return bool(self.checks) and all(c.passed for c in self.checks)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.passed
 
     @property
-    def worst(self):
+    def worst(self) -> Check | None:
         """The failing check with the largest error, or None."""
         failed = [c for c in self.checks if not c.passed]
         return max(failed, key=lambda c: (math.isnan(c.max_abs_error), c.max_abs_error), default=None)
 
-    def __str__(self):
+    def __str__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
         lines = [f"check_op {self.op.name!r} (atol={self.atol:g}, rtol={self.rtol:g}): {verdict}"]
         for c in self.checks:
@@ -243,7 +311,16 @@ class OpCheck:
         )
 
 
-def check_op(op, *sample_inputs, random_points=3, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, **op_args) -> OpCheck:
+def check_op(
+    op: TensorOp | ScalarOp,
+    *sample_inputs: Any,
+    random_points: int = 3,
+    eps: float = 1e-6,
+    atol: float = 1e-6,
+    rtol: float = 1e-5,
+    seed: int = 0,
+    **op_args: Any,
+) -> OpCheck:
     """Check ``op``'s derivative rules against central differences of its forward.
 
     For a tensor op: each VJP (in a random direction) and the JVP (in a random tangent), at the
@@ -270,12 +347,12 @@ def check_op(op, *sample_inputs, random_points=3, eps=1e-6, atol=1e-6, rtol=1e-5
             wanted = "its constant as c= and nothing else" if constant else "no keyword arguments"
             raise TypeError(f"check_op {op.name!r}: this scalar op takes {wanted}, got {sorted(op_args)}")
         xs = [float(x.data if isinstance(x, Value) else x) for x in sample_inputs]
-        points = [("sample 0", xs)]
+        numbers_at = [("sample 0", xs)]
         lo, hi = op.domain
         for k in range(random_points):
-            points.append((f"random {k}", [float(v) for v in rng.uniform(lo, hi, len(xs))]))
+            numbers_at.append((f"random {k}", [float(v) for v in rng.uniform(lo, hi, len(xs))]))
         extra = (float(op_args["c"]),) if constant else ()
-        for label, values in points:
+        for label, values in numbers_at:
             _check_scalar_point(op, values, extra, label, eps, result)
     return result
 

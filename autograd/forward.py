@@ -9,21 +9,26 @@ computes the node's tangent from its inputs' tangents: a Tensor op by its declar
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from . import graph
 from .scalar_ops import ZERO
+from .typing import Node
 from .value import Value
 
 
 class ForwardPass:
     """The tangents of one forward pass, by node."""
 
-    def __init__(self):
-        self._tangents = {}  # id(node) -> (node, tangent): the node is kept so that its id stays unique
+    def __init__(self) -> None:
+        self._tangents: dict[
+            int, tuple[Any, Any]
+        ] = {}  # id(node) -> (node, tangent): the node is kept so that its id stays unique
 
-    def set_tangent(self, node, tangent) -> None:
+    def set_tangent(self, node: Node, tangent: Any) -> None:
         """Give input ``node`` the tangent ``tangent`` (a number for a Value, an array of its shape for a Tensor)."""
         if isinstance(node, Value):
             self._tangents[id(node)] = (node, float(tangent))
@@ -38,12 +43,12 @@ class ForwardPass:
             raise ValueError(f"jvp: tangent of shape {t.shape} for an input of shape {node.shape}")
         self._tangents[id(node)] = (node, t)
 
-    def tangent(self, node):
+    def tangent(self, node: Node) -> Any:
         """``node``'s tangent, or None if it does not depend on a seeded input."""
         entry = self._tangents.get(id(node))
         return None if entry is None else entry[1]
 
-    def __call__(self, node, op, inputs, op_args):
+    def __call__(self, node: Node, op: Any, inputs: tuple, op_args: dict[str, Any] | None) -> None:
         tangents = [self.tangent(x) for x in inputs]
         if all(t is None for t in tangents):
             return
@@ -61,7 +66,7 @@ class ForwardPass:
 
 
 @contextlib.contextmanager
-def forward_mode():
+def forward_mode() -> Iterator[ForwardPass]:
     """Carry tangents through every op inside the block: ``fp.set_tangent(x, t)``, compute, ``fp.tangent(y)``."""
     fp = ForwardPass()
     graph.add_tracer(fp)

@@ -11,6 +11,8 @@ it. ``jvp`` is forward mode (one forward pass carrying tangents); the others are
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,38 +23,38 @@ from .tensor import Tensor
 from .value import Value
 
 
-def grad(f, argnums=0):
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """``d f / d args[argnums]`` as a function of the same arguments (``f`` returns one number)."""
 
-    def gradient(*args):
+    def gradient(*args: Any) -> Any:
         return value_and_grad(f, argnums)(*args)[1]
 
     return gradient
 
 
-def value_and_grad(f, argnums=0):
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
     """A function returning ``(f(*args), grad(f, argnums)(*args))`` from one forward pass."""
 
-    def run(*args):
+    def run(*args: Any) -> tuple[Any, Any]:
         nums = _argnums(argnums, len(args))
         call_args, leaves = _leaves(args, nums)
         out = f(*call_args)
         _check_scalar(out, "grad")
         grads = _gradients(out, leaves, create_graph=_record(args, nums), allow_unused=True)
-        grads = [_zeros_like(x) if g is None else g for g, x in zip(grads, leaves)]
-        results = tuple(_back(g, args[n]) for g, n in zip(grads, nums))
+        filled = [_zeros_like(x) if g is None else g for g, x in zip(grads, leaves)]
+        results = tuple(_back(g, args[n]) for g, n in zip(filled, nums))
         return _back(out, args[nums[0]], value=True), (results[0] if isinstance(argnums, int) else results)
 
     return run
 
 
-def vjp(f, *primals):
+def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` is the tuple of ``cotangent^T J`` for each primal."""
     nums = tuple(range(len(primals)))
     call_args, leaves = _leaves(primals, nums)
     out = f(*call_args)
 
-    def vjp_fn(cotangent):
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         g_out = cotangent if isinstance(out, Value) else _cotangent(cotangent, out)
         grads = _gradients(out, leaves, grad_outputs=[g_out], create_graph=_record(primals, nums), allow_unused=True)
         return tuple(_back(_zeros_like(x) if g is None else g, p) for g, x, p in zip(grads, leaves, primals))
@@ -60,7 +62,7 @@ def vjp(f, *primals):
     return _back(out, primals[0], value=True), vjp_fn
 
 
-def jvp(f, primals, tangents):
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``(f(*primals), J t)`` by forward mode: one forward pass carrying ``tangents`` beside ``primals``."""
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
@@ -82,7 +84,7 @@ def jvp(f, primals, tangents):
     return _back(out, primals[0], value=True), _plain(t_out, primals[0])
 
 
-def jacobian(f, argnums=0, mode="reverse"):
+def jacobian(f: Callable[..., Any], argnums: int = 0, mode: str = "reverse") -> Callable[..., Any]:
     """``d f / d args[argnums]`` as an array of shape ``out.shape + arg.shape``.
 
     ``mode="reverse"``: one backward pass per output element; ``"forward"``: one forward pass per
@@ -93,7 +95,7 @@ def jacobian(f, argnums=0, mode="reverse"):
     if not isinstance(argnums, int):
         raise TypeError("jacobian: argnums must be one int")
 
-    def run(*args):
+    def run(*args: Any) -> Any:
         n = _argnums(argnums, len(args))[0]
         if mode == "forward":
             return _jacobian_forward(f, args, n)
@@ -102,17 +104,17 @@ def jacobian(f, argnums=0, mode="reverse"):
     return run
 
 
-def jacrev(f, argnums=0):
+def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """``jacobian(f, argnums, mode="reverse")``."""
     return jacobian(f, argnums, mode="reverse")
 
 
-def jacfwd(f, argnums=0):
+def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """``jacobian(f, argnums, mode="forward")``."""
     return jacobian(f, argnums, mode="forward")
 
 
-def hessian(f, argnums=0):
+def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """The matrix of second derivatives of a scalar ``f``: the Jacobian of its gradient."""
     return jacobian(grad(f, argnums), argnums, mode="reverse")
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .graph import enable_grad, no_grad, topological_order
 from .tensor import Tensor
+from .typing import Node
 from .value import Value
 
 
@@ -34,7 +38,7 @@ class InputCheck:
     worst: tuple  # index of the element furthest outside the tolerance
     passed: bool
 
-    def worst_values(self):
+    def worst_values(self) -> tuple[Any, float, float] | None:
         """``(index, engine value, numeric value)`` where the error is worst, or None for no elements."""
         if np.size(self.analytic) == 0:
             return None
@@ -42,7 +46,7 @@ class InputCheck:
             return "", float(self.analytic), float(self.numeric)
         return self.worst, float(self.analytic[self.worst]), float(self.numeric[self.worst])
 
-    def __str__(self):
+    def __str__(self) -> str:
         name = self.label or f"input {self.index}"
         verdict = "ok" if self.passed else "FAIL"
         head = f"{name:<12} {str(self.shape):<12} max abs {self.max_abs_error:.3e}  max rel {self.max_rel_error:.3e}"
@@ -57,7 +61,7 @@ class InputCheck:
 class GradcheckResult:
     """Per-input results; truthy when every input passes."""
 
-    inputs: list = field(default_factory=list)
+    inputs: list[InputCheck] = field(default_factory=list)
     eps: float = 1e-6
     atol: float = 1e-5
     rtol: float = 1e-4
@@ -66,10 +70,10 @@ class GradcheckResult:
     def passed(self) -> bool:
         return all(c.passed for c in self.inputs)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.passed
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = f"gradcheck (eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g}): "
         head += "passed" if self.passed else "FAILED"
         return "\n".join([head, *(str(c) for c in self.inputs)])
@@ -97,7 +101,15 @@ class GradcheckResult:
         )
 
 
-def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, order=1) -> GradcheckResult:
+def gradcheck(
+    fn: Callable[..., Any],
+    *inputs: Node,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    seed: int = 0,
+    order: int = 1,
+) -> GradcheckResult:
     """Compare ``backward`` gradients of ``fn(*inputs)`` with central differences.
 
     ``inputs`` are all Values or all Tensors (Tensors must ``requires_grad``); an element passes
@@ -115,19 +127,20 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, order=1) -> G
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
     if order == 2:
         return gradcheck(_directional_gradient(fn, inputs, seed), *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
     if all(isinstance(x, Value) for x in inputs):
         kind = "value"
-    elif all(isinstance(x, Tensor) for x in inputs):
+    elif len(tensors) == len(inputs):
         kind = "tensor"
-        for i, x in enumerate(inputs):
-            if not x.requires_grad:
-                raise ValueError(f"gradcheck: input {i} (shape {x.shape}) must have requires_grad=True")
+        for i, t in enumerate(tensors):
+            if not t.requires_grad:
+                raise ValueError(f"gradcheck: input {i} (shape {t.shape}) must have requires_grad=True")
     else:
         names = ", ".join(type(x).__name__ for x in inputs)
         raise TypeError(f"gradcheck: inputs must be all Values or all Tensors, got {names}")
 
-    if kind == "tensor" and any(x.dtype != np.float64 for x in inputs):
-        dtypes = ", ".join(str(x.dtype) for x in inputs)
+    if kind == "tensor" and any(t.dtype != np.float64 for t in tensors):
+        dtypes = ", ".join(str(t.dtype) for t in tensors)
         warnings.warn(
             f"gradcheck: inputs of dtype {dtypes}: finite differences need float64 to mean anything "
             f"(with eps={eps:g}); build the inputs with dtype float64",
@@ -229,7 +242,7 @@ def _numeric(loss, inputs, i, kind, eps):
         return central_differences(loss, x.data, eps)
 
 
-def central_differences(loss, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def central_differences(loss: Callable[[], Any], array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """``d loss() / d array`` by ``(loss(a + eps e_k) - loss(a - eps e_k)) / 2 eps`` for every element k.
 
     ``array`` is nudged in place one element at a time (so ``loss`` must read it) and each element
@@ -249,7 +262,7 @@ def central_differences(loss, array: np.ndarray, eps: float = 1e-6) -> np.ndarra
     return grad
 
 
-def elementwise_agreement(a, b, atol: float, rtol: float) -> tuple:
+def elementwise_agreement(a: ArrayLike, b: ArrayLike, atol: float, rtol: float) -> tuple[float, float, tuple, bool]:
     """How closely ``a`` matches the reference ``b``: ``(max_abs, max_rel, worst, passed)``.
 
     An element passes when ``|a - b| <= atol + rtol |b|``; ``worst`` is the index of the element

@@ -20,6 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .typing import GradMode, Node
 
 
 class _GradMode(threading.local):
@@ -42,7 +47,7 @@ def is_grad_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def set_grad_enabled(enabled: bool):
+def set_grad_enabled(enabled: bool) -> Iterator[None]:
     """Record the graph in this thread (``True``) or not (``False``) inside the block.
 
     >>> with set_grad_enabled(False):
@@ -64,7 +69,7 @@ def set_grad_enabled(enabled: bool):
             _refresh()
 
 
-def no_grad():
+def no_grad() -> GradMode:
     """Record no graph in this thread inside this block: results are leaves with no parents.
 
     >>> with no_grad():
@@ -75,7 +80,7 @@ def no_grad():
     return set_grad_enabled(False)
 
 
-def enable_grad():
+def enable_grad() -> GradMode:
     """Record the graph inside this block, even within ``no_grad()``."""
     return set_grad_enabled(True)
 
@@ -85,33 +90,33 @@ def _refresh() -> None:
     FAST = _overrides == 0 and not TRACERS
 
 
-TRACERS: list = []
+TRACERS: list[Callable[..., object]] = []
 """Functions ``tracer(node, op, inputs, op_args)`` called as each node is made, whether or not it is
 recorded (forward mode, anomaly mode, compilation): ``inputs`` are the op's inputs as given (Tensors;
 or Values and a Value op's constant), ``op_args`` a Tensor op's arguments (None for a Value). Use
 ``add_tracer`` / ``remove_tracer``; while any is present ``FAST`` is False."""
 
 
-def add_tracer(tracer) -> None:
+def add_tracer(tracer: Callable[..., object]) -> None:
     """Call ``tracer(node, op, inputs, op_args)`` for every node made from now on, in every thread."""
     with _lock:
         TRACERS.append(tracer)
         _refresh()
 
 
-def remove_tracer(tracer) -> None:
+def remove_tracer(tracer: Callable[..., object]) -> None:
     with _lock:
         TRACERS.remove(tracer)
         _refresh()
 
 
-def trace(node, op, inputs, op_args=None) -> None:
+def trace(node: Node, op: Any, inputs: tuple, op_args: dict | None = None) -> None:
     """Tell the tracers about a new node (called by node construction when ``FAST`` is False)."""
     for tracer in list(TRACERS):
         tracer(node, op, inputs, op_args)
 
 
-LISTENERS: list = []
+LISTENERS: list[Any] = []
 """Objects told about events other than node creation, as ``listener.event(kind, *details)``:
 ``"backward"`` (roots, seeds, order, create_graph) before a backward pass seeds its roots and
 ``"backward_done"`` (roots, order) after it;
@@ -121,17 +126,17 @@ LISTENERS: list = []
 Compilation records a training step through them."""
 
 
-def add_listener(listener) -> None:
+def add_listener(listener: Any) -> None:
     with _lock:
         LISTENERS.append(listener)
 
 
-def remove_listener(listener) -> None:
+def remove_listener(listener: Any) -> None:
     with _lock:
         LISTENERS.remove(listener)
 
 
-def notify(kind, *details) -> None:
+def notify(kind: str, *details: Any) -> None:
     """Tell the listeners about an event (callers check ``LISTENERS`` first: nothing is paid without one)."""
     for listener in list(LISTENERS):
         listener.event(kind, *details)
@@ -140,15 +145,16 @@ def notify(kind, *details) -> None:
 HOOKS = 0
 """How many gradient hooks are registered; while none, backward runs its plain loop."""
 
-STEP_CHECK = None
+STEP_CHECK: Callable[[Any], None] | None = None
 """``check(node)`` run before each node's chain-rule step (anomaly mode), or None."""
 
 
 class HookHandle:
     """What ``register_hook`` returns: ``remove()`` unregisters the hook (a second call does nothing)."""
 
-    def __init__(self, node, hook):
+    def __init__(self, node: Node, hook: Callable[[Any], Any]) -> None:
         global HOOKS
+        self.node: Node | None
         self.node, self.hook = node, hook
         with _lock:
             HOOKS += 1
@@ -161,21 +167,21 @@ class HookHandle:
             with _lock:
                 HOOKS -= 1
 
-    def __enter__(self):
+    def __enter__(self) -> HookHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
-def remove_from(extra, hook) -> None:
+def remove_from(extra: dict | None, hook: Callable[[Any], Any]) -> None:
     """Take ``hook`` out of a node's hook list (kept in its ``extra`` mapping)."""
     hooks = extra.get("hooks") if extra else None
     if hooks and hook in hooks:
         hooks.remove(hook)
 
 
-def set_step_check(check) -> None:
+def set_step_check(check: Callable[[Any], None] | None) -> None:
     global STEP_CHECK
     STEP_CHECK = check
 
@@ -183,16 +189,16 @@ def set_step_check(check) -> None:
 _EMIT = object()  # on the search's stack: the node below it has had its parents listed
 
 
-def topological_order(root) -> list:
+def topological_order(root: Node | list) -> list[Node]:
     """Every node reachable from ``root`` (a node, or a list of nodes), each listed after all of its parents.
 
     Nodes are hashed by identity (both node types keep ``object.__hash__``). Iterative
     depth-first search, so depth is limited by memory, not by Python's recursion
     limit. The order is deterministic: parents are explored in argument order.
     """
-    order = []
-    visited = set()
-    stack = list(reversed(root)) if isinstance(root, list) else [root]
+    order: list[Node] = []
+    visited: set[Node] = set()
+    stack: list[Any] = list(reversed(root)) if isinstance(root, list) else [root]
     pop, push, seen, emit = stack.pop, stack.append, visited.add, order.append
     while stack:
         node = pop()
@@ -214,7 +220,12 @@ def topological_order(root) -> list:
     return order
 
 
-def backpropagate(root, seed, on_step=None, create_graph=False) -> list:
+def backpropagate(
+    root: Node | list,
+    seed: Any,
+    on_step: Callable[[Any], object] | None = None,
+    create_graph: bool = False,
+) -> list[Node]:
     """Apply the chain rule from ``root`` back to every leaf; return the topological order.
 
     ``seed`` is ``d L / d root``, the gradient backward starts from; ``root`` and ``seed`` may be lists
@@ -235,6 +246,7 @@ def backpropagate(root, seed, on_step=None, create_graph=False) -> list:
     Hooks (``register_hook``) run on a node's gradient when it is complete, before it is sent on;
     on a leaf they see this pass's gradient, and what they return is what accumulates.
     """
+    node: Any  # a Value or a Tensor, each stepped by its own kind of op
     roots = root if isinstance(root, list) else [root]
     seeds = seed if isinstance(root, list) else [seed]
     order = topological_order(roots)
@@ -273,7 +285,7 @@ def backpropagate(root, seed, on_step=None, create_graph=False) -> list:
     return order
 
 
-def _stash_hooked_leaves(order) -> dict:
+def _stash_hooked_leaves(order: list[Any]) -> dict[int, Any]:
     """Leaves with hooks start this pass from zero; their earlier gradient is kept aside."""
     stashed = {}
     for node in order:
@@ -283,7 +295,7 @@ def _stash_hooked_leaves(order) -> dict:
     return stashed
 
 
-def _run_hooks(node, stashed) -> None:
+def _run_hooks(node: Any, stashed: dict[int, Any]) -> None:
     hooks = node.hooks
     if not hooks:
         return

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -18,10 +20,11 @@ from .graph import backpropagate, topological_order
 from .scalar_ops import ConstantOp, UnaryOp
 from .tensor import Tensor
 from .tensor_ops import unbroadcast
+from .typing import Node
 from .value import Value
 
 
-def is_node(obj) -> bool:
+def is_node(obj: object) -> TypeGuard[Node]:
     return isinstance(obj, (Value, Tensor))
 
 
@@ -83,7 +86,7 @@ def sent_gradients(node, g) -> tuple:
         return tuple(d * g for d in local[: len(parents)])
     arrays = [p.data for p in parents]
     args = op_args(node)
-    sent = []
+    sent: list[Any] = []
     for vjp, parent in zip(vjps_of(node), parents):
         if not parent.requires_grad:
             sent.append(None)
@@ -93,9 +96,9 @@ def sent_gradients(node, g) -> tuple:
     return tuple(sent)
 
 
-def consumers(order) -> dict:
+def consumers(order: list[Node]) -> dict[int, list[tuple[Any, int]]]:
     """``id(node) -> [(child, slot), ...]``: every use of each node as an argument, in walk order."""
-    used = {id(n): [] for n in order}
+    used: dict[int, list[tuple[Any, int]]] = {id(n): [] for n in order}
     for child in reversed(order):
         if child.op is None:
             continue
@@ -104,7 +107,7 @@ def consumers(order) -> dict:
     return used
 
 
-def check_root(root, where: str):
+def check_root(root: object, where: str) -> None:
     """``root`` must be a Value or a single-element Tensor that requires grad."""
     if isinstance(root, Value):
         return
@@ -119,7 +122,7 @@ def check_root(root, where: str):
         raise ValueError(f"{where}: root does not depend on any tensor that requires grad: there is nothing to check")
 
 
-def all_gradients(root) -> tuple:
+def all_gradients(root: Node) -> tuple[list[Node], dict[int, Any]]:
     """``(order, grads)``: the topological order and ``d root / d node`` for every node (by ``id``).
 
     Runs backward once from ``root`` (seed 1) and puts back every node's ``.grad`` afterwards, so a
@@ -133,7 +136,7 @@ def all_gradients(root) -> tuple:
             n.grad = n.GRAD_ZERO
         seed = 1.0 if isinstance(root, Value) else np.ones_like(root.data)
         backpropagate(root, seed)
-        grads = {}
+        grads: dict[int, Any] = {}
         for n in order:
             if isinstance(n, Value):
                 grads[id(n)] = float(n.grad)
@@ -205,12 +208,12 @@ class NodeNames:
     ``groups`` holds names given to nests of Values (a micrograd weight matrix), read as one array.
     """
 
-    def __init__(self, order, names=None, where="names"):
+    def __init__(self, order: list[Node], names: Mapping[str, object] | None = None, where: str = "names") -> None:
         self.order = order
         in_graph = {id(n) for n in order}
-        self.given = {}  # name -> node (from names= and unique labels)
-        self.groups = {}  # name -> object array of Values
-        self.own = {}  # id(node) -> its name
+        self.given: dict[str, Node] = {}  # from names= and unique labels
+        self.groups: dict[str, np.ndarray] = {}  # name -> object array of Values
+        self.own: dict[int, str] = {}  # id(node) -> its name
         for name, obj in (names or {}).items():
             if not isinstance(name, str):
                 continue
@@ -222,7 +225,7 @@ class NodeNames:
             grid = value_grid(obj)
             if grid is not None and all(id(v) in in_graph for v in grid.flat):
                 self.groups[name] = grid
-        by_label = {}
+        by_label: dict[str, list[Node]] = {}
         for n in order:
             if n.label:
                 by_label.setdefault(n.label, []).append(n)
@@ -231,8 +234,8 @@ class NodeNames:
             if len(nodes) == 1 and label not in self.given:
                 self.given[label] = nodes[0]
                 self.own.setdefault(id(nodes[0]), label)
-        self._generated = {}
-        counts = {}
+        self._generated: dict[int, str] = {}
+        counts: dict[str, int] = {}
         taken = set(self.given) | set(self.groups)
         for n in order:
             if id(n) in self.own:
@@ -248,15 +251,15 @@ class NodeNames:
             taken.add(candidate)
             self._generated[id(n)] = candidate
 
-    def name(self, node) -> str:
+    def name(self, node: object) -> str:
         """The node's name: given, its label, or a generated one."""
         return self.own.get(id(node)) or self._generated[id(node)]
 
-    def is_named(self, node) -> bool:
+    def is_named(self, node: object) -> bool:
         """Whether the user named this node (by ``names=`` or a label of its own)."""
         return id(node) in self.own
 
-    def lookup(self, name: str, where: str):
+    def lookup(self, name: str, where: str) -> Any:
         """The node (or object array of Values) called ``name``; a clear error when there is none."""
         if name in self.given:
             return self.given[name]

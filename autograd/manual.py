@@ -16,7 +16,9 @@ from __future__ import annotations
 import html
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,7 @@ from .codegen import build_program
 from .diagnosis import ROUNDING_ULPS, Context, Diagnosis, agreement, averaged_counts, diagnose, precision
 from .graphinfo import NodeNames, all_gradients, check_root, consumers, is_node, sent_gradients
 from .tensor import Tensor
+from .typing import Node
 
 STATUSES = ("right", "first_wrong", "inherited")
 
@@ -75,7 +78,7 @@ class ManualRow:
 class ManualCheck:
     """The report of ``check_manual``: ``rows`` in backward order, ``first_wrong``, ``passed``."""
 
-    rows: list
+    rows: list[ManualRow]
     rtol: float
     atol: float
     root_name: str = "root"
@@ -87,7 +90,7 @@ class ManualCheck:
     def passed(self) -> bool:
         return all(r.close for r in self.rows)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.passed
 
     @property
@@ -106,22 +109,22 @@ class ManualCheck:
                 return r
         raise KeyError(f"check_manual report: no row named {name!r}; rows: {', '.join(r.name for r in self.rows)}")
 
-    def status(self, node) -> str | None:
+    def status(self, node: object) -> str | None:
         """``None`` (not checked), ``"right"``, ``"first_wrong"`` or ``"inherited"`` (differs, after the first)."""
         return self._status.get(id(node))
 
     @property
     def verdict(self) -> str:
-        if self.passed:
+        first = self.first_wrong_row
+        if first is None:
             exact = sum(r.exact for r in self.rows)
             return (
                 f"all {len(self.rows)} manual gradients agree with the engine's "
                 f"({exact} bit for bit, rtol={self.rtol:g}, atol={self.atol:g})"
             )
-        first = self.first_wrong_row
-        text = f"first wrong step: {first.name} ({first.diagnosis.text})."
+        text = f"first wrong step: {first.name} ({first.diagnosis})."
         wrong = [r for r in self.rows if not r.close]
-        if first.diagnosis.kind == "rounding" and all(r.diagnosis.kind == "rounding" for r in wrong):
+        if all(r.diagnosis is not None and r.diagnosis.kind == "rounding" for r in wrong):
             worst = max(r.max_abs for r in wrong)
             atol = 10.0 ** math.ceil(math.log10(worst))
             return (
@@ -139,7 +142,7 @@ class ManualCheck:
             text += f"; wrong in their own step as well: {', '.join(own)}." if own else "."
         return text
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = (
             f"check_manual: {len(self.rows)} manual gradient{'s' if len(self.rows) != 1 else ''} of "
             f"{self.root_name} against the engine's, in backward order (rtol={self.rtol:g}, atol={self.atol:g}): "
@@ -214,7 +217,14 @@ class ManualCheck:
         }
 
 
-def check_manual(root, manual, *, names=None, rtol=1e-7, atol=1e-10) -> ManualCheck:
+def check_manual(
+    root: Node,
+    manual: Mapping[str, Any],
+    *,
+    names: Mapping[str, object] | None = None,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+) -> ManualCheck:
     """Compare hand-derived gradients ``manual`` (name -> ``d root / d node``) with the engine's.
 
     ``root`` is a scalar ``Value`` or single-element ``Tensor`` after its forward pass. Nodes are
@@ -238,7 +248,7 @@ def check_manual(root, manual, *, names=None, rtol=1e-7, atol=1e-10) -> ManualCh
     averaged = averaged_counts(walk, node_names.name)
 
     entries = []
-    seen = {}
+    seen: dict[int, str] = {}
     for name, value in manual.items():
         target = node_names.lookup(name, "check_manual")
         nodes = list(target.flat) if isinstance(target, np.ndarray) else [target]
@@ -321,7 +331,7 @@ def check_manual(root, manual, *, names=None, rtol=1e-7, atol=1e-10) -> ManualCh
             report._status[id(n)] = r.status
     if first is not None:
         report.explanation, report.right_line = explain_step(root, first, names, node_names, used_by, by_node)
-        if first.diagnosis.kind == "rounding":
+        if first.diagnosis is not None and first.diagnosis.kind == "rounding":
             report.right_line = None  # the line is right; only its precision differs
     return report
 
@@ -356,7 +366,8 @@ def explain_step(root, row, names, node_names, used_by, by_node) -> tuple:
     except LookupError:
         program = None
     parts = []
-    right, unchecked = [], []
+    right: list[str] = []
+    unchecked: list[str] = []
     root_seen = None
     for child, _slot in used_by[id(node)]:
         line = program.forward_line(child) if program is not None else None
@@ -394,7 +405,7 @@ def _as_array(name, value) -> np.ndarray:
     if is_node(value):
         value = value.data
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        return np.asarray(float(value))
+        return np.asarray(value, dtype=np.float64)
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as e:

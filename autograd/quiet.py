@@ -10,11 +10,16 @@ where a training step is a few dozen microseconds.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+silence: Callable[[], Any]
+restore: Callable[[Any], object]
+
 try:  # numpy >= 2: error state is a context variable; setting it directly is ~6x cheaper than errstate
-    from numpy._core._ufunc_config import _extobj_contextvar as _state
+    from numpy._core._ufunc_config import _extobj_contextvar as _state  # type: ignore[attr-defined]  # private: not in numpy's stubs
 
     with np.errstate(all="ignore"):
         _IGNORE = _state.get()
@@ -24,10 +29,12 @@ try:  # numpy >= 2: error state is a context variable; setting it directly is ~6
 
 except (ImportError, AttributeError):  # pragma: no cover - older numpy
 
-    def silence():
+    def _enter_errstate() -> np.errstate:
         token = np.errstate(all="ignore")
         token.__enter__()
         return token
 
-    def restore(token) -> None:
+    def _exit_errstate(token: np.errstate) -> None:
         token.__exit__(None, None, None)
+
+    silence, restore = _enter_errstate, _exit_errstate

@@ -21,8 +21,14 @@ Four shapes of primitive, by what a node stores:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-SCALAR_OPS: dict = {}
+if TYPE_CHECKING:
+    from .typing import Scalar
+    from .value import Value
+
+SCALAR_OPS: dict[str, ScalarOp] = {}
 """Every scalar primitive by name, in declaration order."""
 
 
@@ -43,9 +49,19 @@ class ScalarOp:
     the node's constant.
     """
 
-    arity = None
+    arity: int | None = None
 
-    def __init__(self, name, symbol, forward, derivatives, doc="", domain=(-2.0, 2.0), micrograd=None, register=True):
+    def __init__(
+        self,
+        name: str,
+        symbol: str,
+        forward: Callable[..., float],
+        derivatives: Callable[..., tuple],
+        doc: str = "",
+        domain: tuple[float, float] = (-2.0, 2.0),
+        micrograd: str | None = None,
+        register: bool = True,
+    ) -> None:
         if register and name in SCALAR_OPS:
             raise ValueError(f"scalar op {name!r} is already declared")
         self.name = name
@@ -64,11 +80,27 @@ class ScalarOp:
     def __str__(self):
         return self.symbol
 
-    def local_derivatives(self, node) -> tuple:
+    def parents(self, node: Value) -> tuple[Value, ...]:
+        """The parents of ``node``, in argument order."""
+        raise NotImplementedError
+
+    def inputs(self, node: Value) -> tuple:
+        """The arguments ``derivatives`` takes after ``out``, as nodes (and constants)."""
+        raise NotImplementedError
+
+    def input_data(self, node: Value) -> tuple[float, ...]:
+        """The arguments ``derivatives`` takes after ``out``, as numbers."""
+        raise NotImplementedError
+
+    def backprop(self, node: Value) -> None:
+        """Add ``node.grad * d node / d parent`` into each parent's ``grad``."""
+        raise NotImplementedError
+
+    def local_derivatives(self, node: Value) -> tuple:
         """``d node / d parent`` for each parent of ``node``, in order."""
         return self.derivatives(node.data, *self.input_data(node))
 
-    def input_grads(self, node) -> tuple:
+    def input_grads(self, node: Value) -> tuple:
         """What ``node`` sends each parent: ``node.grad * d node / d parent`` (``None`` for a structural zero).
 
         The same numbers ``backprop`` adds into the parents' ``grad``.
@@ -76,15 +108,15 @@ class ScalarOp:
         g = node.grad
         return tuple(None if d is ZERO else d * g for d in self.local_derivatives(node))
 
-    def label(self, node) -> str:
+    def label(self, node: Value) -> str:
         """How the op reads in a picture of ``node``."""
         return self.symbol
 
-    def micrograd_symbol(self, node) -> str:
+    def micrograd_symbol(self, node: Value) -> str:
         """micrograd's string for this op at ``node`` (``Value._op``)."""
         return self.micrograd
 
-    def backprop_graph(self, node):
+    def backprop_graph(self, node: Value) -> None:
         """``backprop`` with recorded operations: ``derivatives`` runs on the node and its inputs as
         Values, so each gradient sent is itself a node (``create_graph=True``)."""
         g = node.grad
@@ -228,7 +260,7 @@ class MicrogradOp(ScalarOp):
         if step is not None:
             step()
 
-    def backprop_graph(self, node):
+    def backprop_graph(self, node: Value) -> None:
         raise RuntimeError(
             f"backward(create_graph=True): the op {node._b!r} was declared the micrograd way, with a _backward "
             f"closure on floats, so its derivative cannot be differentiated again; declare it with "
@@ -279,17 +311,17 @@ def power(a: float, b: float) -> float:
     return r
 
 
-def power_rule(x: float, c: float) -> float:
+def power_rule(x: Scalar, c: Scalar) -> Scalar:
     """``d/dx x**c = c * x**(c - 1)``; infinite where ``x = 0`` and ``c < 1``; ``ZERO`` for ``c = 0``."""
     if c == 0 or getattr(c, "data", None) == 0:
         return ZERO
     try:
         r = x ** (c - 1)
     except ZeroDivisionError:
-        return math.copysign(math.inf, getattr(c, "data", c))
+        return math.copysign(math.inf, number(c))
     except OverflowError:
         # |x| tiny and c - 1 negative: the power is infinite, with the sign of x^(c-1)
-        xv, cv = getattr(x, "data", x), getattr(c, "data", c)
+        xv, cv = number(x), number(c)
         odd = xv < 0 and float(cv - 1).is_integer() and (cv - 1) % 2 == 1
         return math.copysign(math.inf, -cv if odd else cv)
     if type(r) is complex:
@@ -297,12 +329,18 @@ def power_rule(x: float, c: float) -> float:
     return c * r
 
 
-def exponent_rule(out: float, base: float) -> float:
+def exponent_rule(out: Scalar, base: Scalar) -> Scalar:
     """``d/db a**b = a**b * log(a)``; 0 where ``a = 0`` (the limit from b > 0), NaN where ``a < 0``."""
-    b = getattr(base, "data", base)  # a Value under create_graph
+    b = number(base)
     if b > 0:
-        return out * (math.log(base) if b is base else base.log())
+        return out * (math.log(b) if b is base else base.log())  # type: ignore[union-attr]  # a Value here
     return 0.0 if b == 0 else math.nan
+
+
+def number(x: Scalar) -> float:
+    """The number in ``x``: ``x`` itself, or a Value's ``data`` (derivative rules get Values when the
+    backward pass is recorded)."""
+    return x if isinstance(x, (float, int)) else x.data
 
 
 def relu(x: float) -> float:
@@ -310,7 +348,7 @@ def relu(x: float) -> float:
     return 0.0 if x <= 0 else x
 
 
-def relu_derivative(out, x):
+def relu_derivative(out: Scalar, x: Scalar) -> tuple[float]:
     """1 where x > 0 (and for NaN, as PyTorch), ``ZERO`` elsewhere (0 at the kink)."""
     return (ZERO if x <= 0 else 1.0,)
 

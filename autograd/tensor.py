@@ -9,10 +9,14 @@ either run the Tensor op (``np.exp(t)``, ``np.concatenate([a, b])``: the graph i
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import graph, quiet, versions
 from . import tensor_ops as ops
@@ -31,6 +35,10 @@ from .tensor_args import (
     squeeze_axes,
 )
 
+if TYPE_CHECKING:
+    from .tensor_ops import TensorOp
+    from .typing import Array, Axis, TensorLike
+
 _new = object.__new__
 
 
@@ -38,19 +46,21 @@ class Size(int):
     """``Tensor.size``: the number of elements (an int, as numpy's ``a.size``), which can also be called
     as torch's ``t.size(dim=None)``: the shape, or the length of axis ``dim``."""
 
-    def __new__(cls, count: int, shape: tuple = ()):
+    shape: tuple[int, ...]
+
+    def __new__(cls, count: int, shape: tuple[int, ...] = ()) -> Size:
         size = super().__new__(cls, count)
         size.shape = tuple(shape)
         return size
 
-    def __call__(self, dim=None):
+    def __call__(self, dim: int | None = None) -> Any:
         if dim is None:
             return self.shape
         if not self.shape:
             raise IndexError(f"size: a 0-d tensor has no axis {dim!r}")
         return self.shape[normalize_axis(dim, len(self.shape), "size")]
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         return (int, (int(self),))  # pickled as the plain number
 
 
@@ -62,10 +72,23 @@ class Tensor:
     # _extra: rarely used state (hooks), so that other tensors pay one slot for it.
     __slots__ = ("data", "grad", "requires_grad", "label", "op", "parents", "op_args", "_version", "_epoch", "_extra")
 
+    data: Array
+    grad: Any  # an ndarray of data's shape after backward, None before; a Tensor under create_graph=True
+    requires_grad: bool
+    label: str
+    op: TensorOp | None
+    parents: tuple[Tensor, ...]
+    op_args: dict[str, Any] | None
+    _version: list | None
+    _epoch: int
+    _extra: dict[str, Any] | None
+
     GRAD_ZERO = None
     __hash__ = object.__hash__  # identity: == compares elementwise
 
-    def __init__(self, data, requires_grad=False, label="", dtype=None):
+    def __init__(
+        self, data: ArrayLike | Tensor, requires_grad: bool = False, label: str = "", dtype: DTypeLike | None = None
+    ) -> None:
         self.data = as_array(data, "Tensor", dtype)
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {self.data.dtype}")
@@ -82,7 +105,7 @@ class Tensor:
     # ------------------------------------------------------------------ properties
 
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
     @property
@@ -95,7 +118,7 @@ class Tensor:
         return Size(self.data.size, self.data.shape)
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.data.dtype
 
     @property
@@ -104,38 +127,38 @@ class Tensor:
         return self.op is None
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return self.transpose()
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         """The tensor's rows (``t[0]``, ``t[1]``, ...), each in the graph."""
         if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self.data)))
 
-    def __contains__(self, x):
+    def __contains__(self, x: object) -> bool:
         return bool(np.any(self.data == (x.data if isinstance(x, Tensor) else x)))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
         if self.dtype != np.float64:
             extra = f", dtype={self.dtype}" + extra
         return f"Tensor({body}{extra})"
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A leaf sharing this tensor's data (and its version), cut from the graph."""
         t = _wrap(self.data)
         t.label = self.label
         t._version = self._shared_version()
         return t
 
-    def item(self) -> float:
+    def item(self) -> builtins.float:
         if self.data.size != 1:
             raise ValueError(
                 f"item: only a single-element tensor converts to a number, this one has shape {self.shape}"
@@ -145,7 +168,7 @@ class Tensor:
             graph.notify("item", self, value)
         return value
 
-    def numpy(self):
+    def numpy(self) -> Array:
         """The data as an ndarray, shared, not copied; read-only for a tensor that requires grad
         (writing into it would corrupt backward: use ``with no_grad(): t[...] = v``)."""
         if self.requires_grad:
@@ -154,13 +177,13 @@ class Tensor:
             return view
         return self.data
 
-    def __float__(self):
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(
                 f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; use (t.data > 0).any() "
@@ -168,26 +191,26 @@ class Tensor:
             )
         return bool(self.data)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> Array:
         """``np.asarray(t)``: the data (read-only for a tensor that requires grad; a copy when asked)."""
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
         data = self.numpy()
         return data if dtype is None else data.astype(dtype, copy=False)
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         from .numpy_api import array_ufunc
 
         return array_ufunc(ufunc, method, inputs, kwargs)
 
-    def __array_function__(self, func, types, args, kwargs):
+    def __array_function__(self, func: Callable[..., Any], types: tuple, args: tuple, kwargs: dict) -> Any:
         from .numpy_api import array_function
 
         return array_function(func, args, kwargs)
 
     # ------------------------------------------------------------------ backward
 
-    def accumulate_grad(self, g, shared=True) -> None:
+    def accumulate_grad(self, g: Any, shared: bool = True) -> None:
         """Add ``g`` to ``grad``. ``shared``: ``g`` may be another array's memory (not ours to keep).
 
         A Tensor ``g`` (a gradient recorded under ``create_graph=True``) is added as a node."""
@@ -209,7 +232,9 @@ class Tensor:
             total = self.grad + g
             self.grad = total if type(total) is np.ndarray else np.asarray(total)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False) -> None:
+    def backward(
+        self, gradient: Tensor | ArrayLike | None = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Fill ``.grad`` of every tensor behind this one with ``d self / d tensor``.
 
         ``gradient`` is ``d L / d self`` for some later scalar ``L``; it may be left out only for a
@@ -222,7 +247,7 @@ class Tensor:
         seed = self.seed_gradient(gradient, "backward", create_graph)
         run_backward([self], [seed], create_graph)
 
-    def seed_gradient(self, gradient, where: str, create_graph: bool = False):
+    def seed_gradient(self, gradient: Tensor | ArrayLike | None, where: str, create_graph: bool = False) -> Any:
         """``d L / d self`` to start backward from: ``gradient``, or 1 for a single-element tensor."""
         if not self.requires_grad:
             raise RuntimeError(
@@ -251,19 +276,19 @@ class Tensor:
     # ------------------------------------------------------------------ hooks
 
     @property
-    def notes(self) -> dict:
+    def notes(self) -> dict[str, Any]:
         """Per-node annotations tools attach (where anomaly mode saw the node made, its hooks)."""
         if self._extra is None:
             self._extra = {}
         return self._extra
 
     @property
-    def hooks(self) -> tuple:
+    def hooks(self) -> tuple[Callable[[Any], Any], ...]:
         """The functions registered with ``register_hook``, in order."""
         extra = self._extra
         return tuple(extra.get("hooks", ())) if extra else ()
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Any], Any]) -> graph.HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is complete in a backward pass; a value it
         returns replaces the gradient (as PyTorch). Returns a handle whose ``remove()`` unregisters it."""
         if not callable(hook):
@@ -275,7 +300,7 @@ class Tensor:
         self._extra.setdefault("hooks", []).append(hook)
         return graph.HookHandle(self, hook)
 
-    def remove_hook(self, hook) -> None:
+    def remove_hook(self, hook: Callable[[Any], Any]) -> None:
         """Unregister ``hook`` (what the handle's ``remove()`` does)."""
         graph.remove_from(self._extra, hook)
 
@@ -284,7 +309,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad")
 
-    def coerce_grad(self, g):
+    def coerce_grad(self, g: Any) -> Any:
         """A hook's returned gradient in this tensor's form: an array of its shape (or a Tensor)."""
         data = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=self.data.dtype)
         if data.shape != self.shape:
@@ -293,48 +318,48 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
 
-    def __add__(self, other):
+    def __add__(self, other: TensorLike) -> Tensor:
         return binary(ops.ADD, self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: TensorLike) -> Tensor:
         return binary(ops.ADD, other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other: TensorLike) -> Tensor:
         return binary(ops.SUB, self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: TensorLike) -> Tensor:
         return binary(ops.SUB, other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other: TensorLike) -> Tensor:
         return binary(ops.MUL, self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: TensorLike) -> Tensor:
         return binary(ops.MUL, other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: TensorLike) -> Tensor:
         return binary(ops.DIV, self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
         return binary(ops.DIV, other, self)
 
-    def __pow__(self, other):
+    def __pow__(self, other: TensorLike) -> Tensor:
         if isinstance(other, numbers.Real) and not isinstance(other, (Tensor, np.ndarray)):
             return apply(ops.POW_CONST, (self._float(),), exponent=float(other))
         return binary(ops.POW, self, other)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: TensorLike) -> Tensor:
         return binary(ops.POW, other, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return apply(ops.NEG, (self._float(),))
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: TensorLike) -> Tensor:
         return matmul(self, other)
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
         return matmul(other, self)
 
     # In place, as PyTorch: inside no_grad(), or on a tensor outside the graph, the data changes in
@@ -342,19 +367,19 @@ class Tensor:
     # that requires grad while recording it is an error. On a tensor recorded in a graph it makes a
     # new node and the name is rebound: other references keep the old tensor (PyTorch would change
     # that tensor in place and record the op on it; the gradients are the same).
-    def __iadd__(self, other):
+    def __iadd__(self, other: TensorLike) -> Tensor:
         return self._inplace(ops.ADD, np.add, "+=", other)
 
-    def __isub__(self, other):
+    def __isub__(self, other: TensorLike) -> Tensor:
         return self._inplace(ops.SUB, np.subtract, "-=", other)
 
-    def __imul__(self, other):
+    def __imul__(self, other: TensorLike) -> Tensor:
         return self._inplace(ops.MUL, np.multiply, "*=", other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: TensorLike) -> Tensor:
         return self._inplace(ops.DIV, np.divide, "/=", other)
 
-    def _inplace(self, op, ufunc, symbol, other):
+    def _inplace(self, op: TensorOp, ufunc: np.ufunc, symbol: str, other: TensorLike) -> Tensor:
         other_grad = isinstance(other, Tensor) and other.requires_grad
         if (self.requires_grad or other_grad) and graph.is_grad_enabled():
             if self.requires_grad and self.op is None:
@@ -390,7 +415,7 @@ class Tensor:
         versions.stamp(cell, symbol)
         return self
 
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
         """``t[index] = value`` in place: inside ``no_grad()`` or on a tensor outside the graph."""
         value_grad = isinstance(value, Tensor) and value.requires_grad
         if (self.requires_grad or value_grad) and graph.is_grad_enabled():
@@ -404,12 +429,12 @@ class Tensor:
         if graph.LISTENERS:
             graph.notify("inplace", self, ("setitem", index), value)
 
-        def assign(data):
+        def assign(data: Array) -> None:
             data[index] = x
 
         self._write("setitem", assign, np.shape(x))
 
-    def _write(self, what, write, other_shape):
+    def _write(self, what: str, write: Callable[[Array], None], other_shape: tuple[int, ...]) -> None:
         data = self.data
         if not data.flags.writeable:
             raise ValueError(f"{what}: the data of this tensor{_called(self)} is read-only (a broadcast view?)")
@@ -443,65 +468,65 @@ class Tensor:
 
     # ------------------------------------------------------------------ comparisons (no gradient)
 
-    def __and__(self, other):
+    def __and__(self, other: TensorLike) -> Tensor:
         return compare(np.logical_and, "&", self, other)
 
-    def __or__(self, other):
+    def __or__(self, other: TensorLike) -> Tensor:
         return compare(np.logical_or, "|", self, other)
 
-    def __xor__(self, other):
+    def __xor__(self, other: TensorLike) -> Tensor:
         return compare(np.logical_xor, "^", self, other)
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         if self.data.dtype.kind != "b":
             raise TypeError(f"~: only a boolean tensor can be inverted, this one has dtype {self.dtype}")
         return _wrap(~self.data)
 
-    def __eq__(self, other):
+    def __eq__(self, other: TensorLike) -> Tensor:  # type: ignore[override]  # elementwise, as numpy
         return compare(np.equal, "==", self, other)
 
-    def __ne__(self, other):
+    def __ne__(self, other: TensorLike) -> Tensor:  # type: ignore[override]  # elementwise, as numpy
         return compare(np.not_equal, "!=", self, other)
 
-    def __lt__(self, other):
+    def __lt__(self, other: TensorLike) -> Tensor:
         return compare(np.less, "<", self, other)
 
-    def __le__(self, other):
+    def __le__(self, other: TensorLike) -> Tensor:
         return compare(np.less_equal, "<=", self, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: TensorLike) -> Tensor:
         return compare(np.greater, ">", self, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: TensorLike) -> Tensor:
         return compare(np.greater_equal, ">=", self, other)
 
     # ------------------------------------------------------------------ elementwise functions
 
-    def exp(self):
+    def exp(self) -> Tensor:
         """``e^x``; d/dx = e^x."""
         return apply(ops.EXP, (self._float(),))
 
-    def log(self):
+    def log(self) -> Tensor:
         """``ln x``; d/dx = 1/x. Gives -inf at 0 and NaN below, as numpy and PyTorch."""
         return apply(ops.LOG, (self._float(),))
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         """``tanh x``; d/dx = 1 - tanh(x)^2."""
         return apply(ops.TANH, (self._float(),))
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         """``1 / (1 + e^-x)``, without overflow; d/dx = s (1 - s)."""
         return apply(ops.SIGMOID, (self._float(),))
 
-    def relu(self):
+    def relu(self) -> Tensor:
         """``max(0, x)``; d/dx = 1 where x > 0, else 0."""
         return apply(ops.RELU, (self._float(),))
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         """``sqrt x``; d/dx = 1 / (2 sqrt x)."""
         return apply(ops.SQRT, (self._float(),))
 
-    def abs(self):
+    def abs(self) -> Tensor:
         """``|x|``; d/dx = sign(x) (0 at 0)."""
         return apply(ops.ABS, (self._float(),))
 
@@ -510,31 +535,49 @@ class Tensor:
     # ------------------------------------------------------------------ reductions and shape
     # numpy's names (axis, keepdims) and torch's (dim, keepdim) are both accepted; passing both is an error.
 
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def sum(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
         """Sum over ``axis`` (an int, a tuple of ints, or ``None`` for all)."""
         axis, keepdims = reduction_args("sum", self.ndim, axis, keepdims, dim, keepdim)
         return apply(ops.SUM, (self._float(),), axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def mean(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
         """Mean over ``axis`` (an int, a tuple of ints, or ``None`` for all)."""
         axis, keepdims = reduction_args("mean", self.ndim, axis, keepdims, dim, keepdim)
         self._nonempty("mean", "average", axis)
         return apply(ops.MEAN, (self._float(),), axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def max(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
         """Maximum over ``axis``; ties share the gradient equally. The values only (``torch.amax``;
         torch's ``max(dim)`` also returns indices: use ``argmax`` for those)."""
         axis, keepdims = reduction_args("max", self.ndim, axis, keepdims, dim, keepdim)
         self._nonempty("max", "reduce", axis)
         return apply(ops.MAX, (self._float(),), axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def min(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
         """Minimum over ``axis``; ties share the gradient equally. The values only (``torch.amin``)."""
         axis, keepdims = reduction_args("min", self.ndim, axis, keepdims, dim, keepdim)
         self._nonempty("min", "reduce", axis)
         return apply(ops.MIN, (self._float(),), axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, *, ddof=0, keepdims=False, dim=None, keepdim=None, correction=None, unbiased=None):
+    def var(
+        self,
+        axis: Axis = None,
+        *,
+        ddof: builtins.float = 0,
+        keepdims: bool = False,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+        correction: builtins.float | None = None,
+        unbiased: bool | None = None,
+    ) -> Tensor:
         """Variance ``sum (x - mean)^2 / (N - ddof)`` over ``axis``; d/dx = 2 (x - mean) / (N - ddof).
 
         ``ddof=0`` (numpy's default) is the population variance. torch's default is ``correction=1``:
@@ -542,12 +585,32 @@ class Tensor:
         ``N - ddof <= 0`` is an error (numpy and torch warn and give inf or NaN)."""
         return self._spread(ops.VAR, axis, ddof, keepdims, dim, keepdim, correction, unbiased)
 
-    def std(self, axis=None, *, ddof=0, keepdims=False, dim=None, keepdim=None, correction=None, unbiased=None):
+    def std(
+        self,
+        axis: Axis = None,
+        *,
+        ddof: builtins.float = 0,
+        keepdims: bool = False,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+        correction: builtins.float | None = None,
+        unbiased: bool | None = None,
+    ) -> Tensor:
         """Standard deviation ``sqrt(var)`` over ``axis`` (``ddof`` as in ``var``: numpy's default 0);
         d/dx = (x - mean) / ((N - ddof) std), and 0 where std = 0, as torch."""
         return self._spread(ops.STD, axis, ddof, keepdims, dim, keepdim, correction, unbiased)
 
-    def _spread(self, op, axis, ddof, keepdims, dim, keepdim, correction, unbiased):
+    def _spread(
+        self,
+        op: TensorOp,
+        axis: Axis,
+        ddof: builtins.float,
+        keepdims: bool,
+        dim: Axis,
+        keepdim: bool | None,
+        correction: builtins.float | None,
+        unbiased: bool | None,
+    ) -> Tensor:
         axis, keepdims = reduction_args(op.name, self.ndim, axis, keepdims, dim, keepdim)
         ddof = degrees_of_freedom(op.name, ddof, correction, unbiased)
         n = math.prod(self.shape[d] for d in reduced_axes(axis, self.ndim))
@@ -558,46 +621,60 @@ class Tensor:
             )
         return apply(op, (self._float(),), axis=axis, keepdims=keepdims, ddof=ddof)
 
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def logsumexp(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
         """``ln sum e^x`` over ``axis``, from ``x - max`` so that nothing overflows; d/dx = softmax(x).
 
         Over no elements it is -inf; a group of only -inf gives -inf (with a NaN gradient), as torch."""
         axis, keepdims = reduction_args("logsumexp", self.ndim, axis, keepdims, dim, keepdim)
         return apply(ops.LOGSUMEXP, (self._float(),), axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis=-1, *, dim=None):
+    def softmax(self, axis: Axis = -1, *, dim: Axis = None) -> Tensor:
         """``e^x / sum e^x`` along ``axis`` (the last by default; a tuple, or None for all elements),
         from ``x - max`` so that nothing overflows; d/dx = s (g - sum(g s)). A group of only -inf gives
         NaN, as torch."""
         axis, _ = reduction_args("softmax", self.ndim, axis, False, dim, axis_default=-1)
         return apply(ops.SOFTMAX, (self._float(),), axis=axis)
 
-    def log_softmax(self, axis=-1, *, dim=None):
+    def log_softmax(self, axis: Axis = -1, *, dim: Axis = None) -> Tensor:
         """``x - logsumexp(x)`` along ``axis`` (the last by default), without overflow; d/dx = g - s sum(g)."""
         axis, _ = reduction_args("log_softmax", self.ndim, axis, False, dim, axis_default=-1)
         return apply(ops.LOG_SOFTMAX, (self._float(),), axis=axis)
 
-    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def argmax(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None, keepdim: bool | None = None
+    ) -> Tensor:
         """Position of the largest element along ``axis`` (in the flattened tensor for None; the first
         of ties), as an int64 tensor outside the graph (no gradient)."""
         return self._position(np.argmax, "argmax", axis, keepdims, dim, keepdim)
 
-    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def argmin(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None, keepdim: bool | None = None
+    ) -> Tensor:
         """Position of the smallest element along ``axis``, as ``argmax``."""
         return self._position(np.argmin, "argmin", axis, keepdims, dim, keepdim)
 
-    def _position(self, find, name, axis, keepdims, dim, keepdim):
+    def _position(
+        self,
+        find: Callable[..., Any],
+        name: str,
+        axis: Axis,
+        keepdims: bool,
+        dim: int | None,
+        keepdim: bool | None,
+    ) -> Tensor:
         axis, keepdims = reduction_args(name, self.ndim, axis, keepdims, dim, keepdim)
         if isinstance(axis, tuple):
             raise TypeError(f"{name}: axis must be an int or None, got {axis}")
         self._nonempty(name, "search", axis)
         return _wrap(np.asarray(find(self.data, axis=axis, keepdims=keepdims), dtype=np.int64))
 
-    def _nonempty(self, name, verb, axis):
+    def _nonempty(self, name: str, verb: str, axis: Axis) -> None:
         if 0 in (self.shape[d] for d in reduced_axes(axis, self.ndim)):
             raise ValueError(f"{name}: cannot {verb} over zero elements (shape {self.shape}, axis {axis})")
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same numbers in shape ``shape`` (one dimension may be -1)."""
         shape = normalize_shape(shape, "reshape")
         try:
@@ -608,7 +685,7 @@ class Tensor:
             ) from None
         return apply(ops.RESHAPE, (self,), shape=shape)
 
-    def transpose(self, *axes, dim0=None, dim1=None):
+    def transpose(self, *axes: int | Sequence[int] | None, dim0: int | None = None, dim1: int | None = None) -> Tensor:
         """Permute the axes (reverse them when none are given), as ``numpy.transpose``.
 
         torch's ``transpose(dim0, dim1)`` exchanges two axes instead: spell it ``transpose(dim0=i,
@@ -619,32 +696,35 @@ class Tensor:
             if axes or dim0 is None or dim1 is None:
                 raise TypeError("transpose: give dim0 and dim1 (torch: exchange two axes) or axes (numpy), not both")
             return self.swapaxes(dim0, dim1)
-        two_axes = len(axes) == 2 and all(isinstance(a, numbers.Integral) and -2 <= a < 2 for a in axes)
-        if two_axes and self.ndim == 2 and tuple(int(a) % 2 for a in axes) == (0, 1):
+        perm: Any = axes  # ints, or one sequence of ints (or None)
+        two_axes = len(perm) == 2 and all(isinstance(a, numbers.Integral) and -2 <= int(a) < 2 for a in perm)
+        if two_axes and self.ndim == 2 and tuple(int(a) % 2 for a in perm) == (0, 1):
             raise ValueError(
                 "transpose(0, 1) on a 2-D tensor is ambiguous: numpy reads it as the identity permutation, "
                 "PyTorch as a swap of the two axes; write t.T or t.swapaxes(0, 1) to swap"
             )
-        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
-            axes = axes[0]
-        if axes is not None and len(axes) == 0:
-            axes = None
-        if axes is not None:
-            axes = normalize_shape(tuple(axes), "transpose")
-            in_range = all(-self.ndim <= a < self.ndim for a in axes)
-            if not in_range or sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
-                hint = f"; to exchange two axes as torch's transpose, use swapaxes{axes}" if len(axes) == 2 else ""
+        if len(perm) == 1 and (perm[0] is None or not isinstance(perm[0], numbers.Integral)):
+            perm = perm[0]
+        if perm is not None and len(perm) == 0:
+            perm = None
+        if perm is not None:
+            perm = normalize_shape(tuple(perm), "transpose")
+            in_range = all(-self.ndim <= a < self.ndim for a in perm)
+            if not in_range or sorted(a % self.ndim for a in perm) != list(range(self.ndim)):
+                hint = f"; to exchange two axes as torch's transpose, use swapaxes{perm}" if len(perm) == 2 else ""
                 raise ValueError(
-                    f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}" + hint
+                    f"transpose: axes {perm} are not a permutation of the {self.ndim} axes of shape {self.shape}" + hint
                 )
-            axes = tuple(a % self.ndim for a in axes)
-        return apply(ops.TRANSPOSE, (self,), axes=axes)
+            perm = tuple(a % self.ndim for a in perm)
+        return apply(ops.TRANSPOSE, (self,), axes=perm)
 
-    def permute(self, *dims):
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
         """torch's name for ``transpose(*axes)``: the axes in the order ``dims``."""
         return self.transpose(*dims)
 
-    def swapaxes(self, axis1=None, axis2=None, *, dim0=None, dim1=None):
+    def swapaxes(
+        self, axis1: int | None = None, axis2: int | None = None, *, dim0: int | None = None, dim1: int | None = None
+    ) -> Tensor:
         """Exchange two axes (torch's ``swapaxes(dim0, dim1)`` / ``transpose(dim0, dim1)``)."""
         axis1 = either_spelling("swapaxes", "axis1", axis1, "dim0", dim0)
         axis2 = either_spelling("swapaxes", "axis2", axis2, "dim1", dim1)
@@ -656,30 +736,32 @@ class Tensor:
         axes[a1], axes[a2] = axes[a2], axes[a1]
         return self.transpose(axes)
 
-    def squeeze(self, axis=None, *, dim=None):
+    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
         """Without length-1 axes: all of them, or those in ``axis`` (an int or a tuple). An axis of
         another length is an error, as numpy (torch leaves it)."""
         axis = either_spelling("squeeze", "axis", axis, "dim", dim)
         return apply(ops.SQUEEZE, (self,), axis=squeeze_axes(axis, self.shape, "squeeze"))
 
-    def expand_dims(self, axis=None, *, dim=None):
+    def expand_dims(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
         """With a new length-1 axis at position ``axis`` of the result (an int or a tuple), as numpy."""
         axis = either_spelling("expand_dims", "axis", axis, "dim", dim)
         return apply(ops.EXPAND_DIMS, (self,), axis=new_axes(axis, self.ndim, "expand_dims"))
 
-    def unsqueeze(self, dim=None, *, axis=None):
+    def unsqueeze(self, dim: Axis = None, *, axis: Axis = None) -> Tensor:
         """torch's name for ``expand_dims``: a new length-1 axis at position ``dim`` of the result."""
         dim = either_spelling("unsqueeze", "dim", dim, "axis", axis)
         return apply(ops.EXPAND_DIMS, (self,), axis=new_axes(dim, self.ndim, "unsqueeze"))
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Axes ``start_dim`` to ``end_dim`` (inclusive) merged into one, as ``torch.flatten``; by default
         all of them (numpy's ``flatten()``, though a view where possible rather than a copy). A 0-d
         tensor becomes 1-D."""
         start, end = flatten_dims(start_dim, end_dim, self.ndim, "flatten")
         return apply(ops.FLATTEN, (self,), start_dim=start, end_dim=end)
 
-    def split(self, split_size_or_sections, dim=0, *, axis=None):
+    def split(
+        self, split_size_or_sections: int | Sequence[int], dim: int = 0, *, axis: int | None = None
+    ) -> tuple[Tensor, ...]:
         """torch's ``split``: pieces of length ``split_size_or_sections`` along ``dim`` (the last may be
         shorter), or of the lengths in a sequence (adding up to the axis length); a tuple of tensors,
         views in the graph. numpy's ``split`` (a number of equal sections, or split indices) is
@@ -692,7 +774,7 @@ class Tensor:
         bounds = split_sizes(self.shape[dim], split_size_or_sections, "split")
         return tuple(apply(ops.SPLIT, (self,), axis=dim, start=start, stop=stop) for start, stop in bounds)
 
-    def clip(self, min=None, max=None):
+    def clip(self, min: Tensor | ArrayLike | None = None, max: Tensor | ArrayLike | None = None) -> Tensor:
         """``min(max(x, min), max)`` elementwise, as ``numpy.clip`` / ``torch.clamp`` (one bound may be
         None); d/dx = 1 where ``min <= x <= max`` (at a bound too, as torch), else 0. The bounds are
         constants: numbers or arrays broadcast with x; for a bound that needs a gradient use
@@ -711,7 +793,7 @@ class Tensor:
 
     clamp = clip
 
-    def _bound(self, bound, name):
+    def _bound(self, bound: Tensor | ArrayLike | None, name: str) -> Any:  # a float, an array or None
         if bound is None:
             return None
         if isinstance(bound, Tensor):
@@ -726,19 +808,19 @@ class Tensor:
         dtype = self.dtype if self.dtype.kind == "f" else np.float64
         return as_array(bound, f"clip: {name}", dtype=dtype)
 
-    def maximum(self, other):
+    def maximum(self, other: TensorLike) -> Tensor:
         """Elementwise ``max(x, other)`` (broadcast); the gradient goes to the larger, split on ties."""
         from .tensor_functions import maximum
 
         return maximum(self, other)
 
-    def minimum(self, other):
+    def minimum(self, other: TensorLike) -> Tensor:
         """Elementwise ``min(x, other)`` (broadcast); the gradient goes to the smaller, split on ties."""
         from .tensor_functions import minimum
 
         return minimum(self, other)
 
-    def broadcast_to(self, shape):
+    def broadcast_to(self, shape: int | Sequence[int]) -> Tensor:
         """This tensor repeated along new or size-1 axes to ``shape``; d/dx sums those axes back."""
         shape = normalize_shape((shape,), "broadcast_to")
         try:
@@ -749,7 +831,7 @@ class Tensor:
             raise ValueError(f"broadcast_to: shape {self.shape} cannot be broadcast to {shape}") from None
         return apply(ops.BROADCAST_TO, (self,), shape=shape)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Tensor:
         index, basic = normalize_index(index, Tensor)
         try:
             self.data[index]
@@ -759,7 +841,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ types and conversions
 
-    def astype(self, dtype, copy=True):
+    def astype(self, dtype: DTypeLike, copy: bool = True) -> Tensor:
         """This tensor as ``dtype``. To a float type it stays in the graph (the gradient is cast back to
         this tensor's type); to an integer or boolean type it is a constant (no gradient), as torch.
         ``copy=False`` returns the tensor itself when it has that type already."""
@@ -775,15 +857,15 @@ class Tensor:
             return _wrap(self.data.astype(dtype))
         raise TypeError(f"astype: a tensor holds real numbers; cannot convert to {dtype}")
 
-    def float(self):
+    def float(self) -> Tensor:
         """As float32 (torch's default float type); the tensor itself if it is float32 already."""
         return self.astype(np.float32, copy=False)
 
-    def double(self):
+    def double(self) -> Tensor:
         """As float64; the tensor itself if it is float64 already."""
         return self.astype(np.float64, copy=False)
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """The numbers as nested Python lists (a number for a 0-d tensor)."""
         return self.data.tolist()
 
@@ -791,7 +873,7 @@ class Tensor:
         """The number of axes (torch's name for ``ndim``)."""
         return self.data.ndim
 
-    def _float(self):
+    def _float(self) -> Tensor:
         """This tensor, or for a boolean or integer one a float64 constant holding the same numbers."""
         return self if self.data.dtype.kind == "f" else _wrap(self.data.astype(np.float64))
 
@@ -799,7 +881,7 @@ class Tensor:
 # ---------------------------------------------------------------------- construction
 
 
-def as_array(data, where: str, dtype=None) -> np.ndarray:
+def as_array(data: Any, where: str, dtype: DTypeLike | None = None) -> Array:
     """Copy ``data`` into a fresh array: float64, or the float type it already has; booleans stay
     boolean (masks, comparison results), other integers become float64. ``dtype`` picks a float type
     (or bool)."""
@@ -826,7 +908,7 @@ def as_array(data, where: str, dtype=None) -> np.ndarray:
     raise TypeError(f"{where}: data must be numeric, got dtype {arr.dtype} from {type(data).__name__}")
 
 
-def _wrap(data: np.ndarray) -> Tensor:
+def _wrap(data: Array) -> Tensor:
     t = _new(Tensor)
     t.data = data
     t.grad = None
@@ -841,12 +923,12 @@ def _wrap(data: np.ndarray) -> Tensor:
     return t
 
 
-def constant(data: np.ndarray) -> Tensor:
+def constant(data: Array) -> Tensor:
     """A leaf Tensor around ``data`` as it is (no copy, no gradient)."""
     return _wrap(data)
 
 
-def apply(op, inputs: tuple, **op_args) -> Tensor:
+def apply(op: TensorOp, inputs: tuple[Tensor, ...], **op_args: Any) -> Tensor:
     """Run primitive ``op`` on Tensors ``inputs``; record the node if any input needs a gradient."""
     token = quiet.silence()
     try:
@@ -885,7 +967,7 @@ def apply(op, inputs: tuple, **op_args) -> Tensor:
     return out
 
 
-def apply_to(op, inputs, op_args) -> Tensor:
+def apply_to(op: TensorOp, inputs: Sequence[Any], op_args: dict[str, Any]) -> Tensor | Array:
     """``apply`` with arrays and numbers among ``inputs`` taken as constants."""
     tensors = []
     like = next((x for x in inputs if isinstance(x, Tensor)), None)
@@ -901,7 +983,7 @@ def apply_to(op, inputs, op_args) -> Tensor:
     return apply(op, tuple(tensors), **op_args)
 
 
-def run_backward(roots: list, seeds: list, create_graph: bool) -> list:
+def run_backward(roots: list[Tensor], seeds: list[Any], create_graph: bool) -> list:
     """The graph walk from ``roots`` with numpy's floating-point warnings off; with ``create_graph``,
     recording (even inside ``no_grad``)."""
     token = quiet.silence()
@@ -914,7 +996,7 @@ def run_backward(roots: list, seeds: list, create_graph: bool) -> list:
         quiet.restore(token)
 
 
-def _operand(x, like: Tensor, name: str) -> Tensor:
+def _operand(x: TensorLike, like: Tensor, name: str) -> Tensor:
     """Turn a number or array operand into a constant Tensor (numbers take ``like``'s dtype)."""
     if isinstance(x, Tensor):
         return x
@@ -929,7 +1011,7 @@ def _operand(x, like: Tensor, name: str) -> Tensor:
     raise TypeError(f"{name}: unsupported operand of type {type(x).__name__}; expected a Tensor, a number or an array")
 
 
-def binary(op, a, b) -> Tensor:
+def binary(op: TensorOp, a: Any, b: Any) -> Tensor:  # a Tensor and an TensorLike, either way round
     if type(a) is not Tensor:
         a = _operand(a, b, op.name)
     elif type(b) is not Tensor:
@@ -948,7 +1030,7 @@ def binary(op, a, b) -> Tensor:
         raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
 
 
-def _promote_as_torch(a, b):
+def _promote_as_torch(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """A 0-d constant does not widen a tensor with dimensions (torch's rule; numpy 2 would make
     ``float32 * array(2.0)`` float64): it takes the other operand's float type."""
     if a.data.ndim == 0 and b.data.ndim and not a.requires_grad and b.data.dtype.kind == "f":
@@ -958,7 +1040,7 @@ def _promote_as_torch(a, b):
     return a, b
 
 
-def compare(ufunc, symbol, a, b) -> Tensor:
+def compare(ufunc: np.ufunc, symbol: str, a: Tensor, b: TensorLike) -> Tensor:
     x = b.data if isinstance(b, Tensor) else b
     try:
         return _wrap(np.asarray(ufunc(a.data, x)))
@@ -968,7 +1050,7 @@ def compare(ufunc, symbol, a, b) -> Tensor:
         ) from None
 
 
-def _broadcastable(*shapes) -> bool:
+def _broadcastable(*shapes: tuple[int, ...]) -> bool:
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
@@ -976,7 +1058,7 @@ def _broadcastable(*shapes) -> bool:
     return True
 
 
-def matmul(a, b) -> Tensor:
+def matmul(a: Any, b: Any) -> Tensor:  # a Tensor and an TensorLike, either way round
     if type(a) is not Tensor:
         a = _operand(a, b, "matmul")
     elif type(b) is not Tensor:
@@ -1001,6 +1083,6 @@ def _called(t: Tensor) -> str:
     return f" ({t.label!r})" if t.label else ""
 
 
-def _show_index(index) -> str:
+def _show_index(index: tuple) -> str:
     text = repr(index if len(index) != 1 else index[0])
     return text if len(text) <= 80 else text[:77] + "..."

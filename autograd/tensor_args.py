@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from .typing import Axis
 
-def normalize_axis(axis, ndim: int, name: str):
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+@overload
+def normalize_axis(axis: None, ndim: int, name: str) -> None: ...
+@overload
+def normalize_axis(axis: int, ndim: int, name: str) -> int: ...
+@overload
+def normalize_axis(axis: Any, ndim: int, name: str) -> Axis: ...
+
+
+def normalize_axis(axis: Any, ndim: int, name: str) -> Axis:
     """``axis`` (None, an int or a sequence of ints, negative counting from the end) as None, an int
     in ``[0, ndim)`` or a tuple of distinct ones."""
     if axis is None:
@@ -23,22 +38,23 @@ def normalize_axis(axis, ndim: int, name: str):
     for ax in axes:
         if not isinstance(ax, numbers.Integral) or isinstance(ax, bool):
             raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -max(ndim, 1) <= ax < max(ndim, 1):
+        n = int(ax)
+        if not -max(ndim, 1) <= n < max(ndim, 1):
             raise ValueError(f"{name}: axis {ax} is out of range for a tensor with {ndim} dimensions")
-        normalized.append(int(ax) % max(ndim, 1))
+        normalized.append(n % max(ndim, 1))
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{name}: axis {axis!r} repeats an axis")
     return normalized[0] if isinstance(axis, numbers.Integral) else tuple(normalized)
 
 
-def reduced_axes(axis, ndim: int) -> tuple:
+def reduced_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
     """The axes a reduction over normalised ``axis`` removes."""
     if axis is None:
         return tuple(range(ndim))
     return (axis,) if isinstance(axis, int) else axis
 
 
-def normalize_shape(shape, name: str) -> tuple:
+def normalize_shape(shape: tuple, name: str) -> tuple[int, ...]:
     """``shape`` given as ints or one sequence of ints, as a tuple of ints."""
     if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
         shape = shape[0]
@@ -48,7 +64,7 @@ def normalize_shape(shape, name: str) -> tuple:
         raise TypeError(f"{name}: a shape must be ints, got {shape!r}") from None
 
 
-def normalize_index(index, tensor_type) -> tuple:
+def normalize_index(index: Any, tensor_type: type[Tensor]) -> tuple[tuple, bool]:
     """An index as numpy reads it, and whether it is basic (ints, slices, None, Ellipsis only).
 
     Every component that is a sequence (list, tuple, range), an array or a Tensor is advanced
@@ -56,7 +72,7 @@ def normalize_index(index, tensor_type) -> tuple:
     Anything else that is not an int, a slice, None or Ellipsis is an ``IndexError`` naming it.
     """
     parts = index if isinstance(index, tuple) else (index,)
-    converted = []
+    converted: list[Any] = []
     basic = True
     for part in parts:
         if part is None or part is Ellipsis or isinstance(part, slice):
@@ -83,7 +99,7 @@ def normalize_index(index, tensor_type) -> tuple:
     return index, basic
 
 
-def _index_array(part) -> np.ndarray:
+def _index_array(part: Any) -> np.ndarray:
     try:
         arr = np.asarray(part)
     except ValueError:
@@ -110,7 +126,7 @@ def _index_array(part) -> np.ndarray:
 # ---------------------------------------------------------------------- numpy's and torch's spellings
 
 
-def either_spelling(where: str, name, value, other_name, other_value, default=None):
+def either_spelling(where: str, name: str, value: Any, other_name: str, other_value: Any, default: Any = None) -> Any:
     """An argument numpy and torch name differently (axis / dim, keepdims / keepdim): ``other_value``
     if it is given (not None), else ``value``; both given is an error naming them."""
     if other_value is None:
@@ -123,7 +139,15 @@ def either_spelling(where: str, name, value, other_name, other_value, default=No
     return other_value
 
 
-def reduction_args(where: str, ndim: int, axis, keepdims, dim=None, keepdim=None, axis_default=None) -> tuple:
+def reduction_args(
+    where: str,
+    ndim: int,
+    axis: Any,
+    keepdims: bool,
+    dim: Any = None,
+    keepdim: bool | None = None,
+    axis_default: Axis = None,
+) -> tuple[Axis, bool]:
     """``(axis, keepdims)`` of a reduction given in numpy's or torch's spelling, the axis normalised.
 
     A 0-d tensor's only axis (0 or -1, as numpy and torch accept) is all of it, so it becomes None."""
@@ -134,7 +158,7 @@ def reduction_args(where: str, ndim: int, axis, keepdims, dim=None, keepdim=None
     return (None if ndim == 0 else axis), bool(keepdims)
 
 
-def degrees_of_freedom(where: str, ddof, correction=None, unbiased=None):
+def degrees_of_freedom(where: str, ddof: float, correction: float | None = None, unbiased: bool | None = None) -> float:
     """``ddof`` of a variance from numpy's ``ddof`` or torch's ``correction`` / ``unbiased`` (at most one)."""
     given = [f"ddof={ddof!r}"] if ddof is not None and ddof != 0 else []
     given += [f"{k}={v!r}" for k, v in (("correction", correction), ("unbiased", unbiased)) if v is not None]
@@ -148,19 +172,18 @@ def degrees_of_freedom(where: str, ddof, correction=None, unbiased=None):
             raise TypeError(f"{where}: unbiased must be True or False, got {unbiased!r}")
         return 1 if unbiased else 0
     value = ddof if correction is None else correction
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise TypeError(f"{where}: ddof must be a finite number, got {value!r}")
     return value
 
 
-def squeeze_axes(axis, shape: tuple, where: str) -> tuple:
+def squeeze_axes(axis: Any, shape: tuple[int, ...], where: str) -> tuple[int, ...]:
     """The axes ``squeeze`` removes: every length-1 axis for None, else ``axis`` (each of length 1)."""
     if axis is None or not shape:
         if axis is not None:
             normalize_axis(axis, 0, where)  # a 0-d tensor's axis 0 / -1: nothing to remove
         return tuple(d for d, n in enumerate(shape) if n == 1)
-    axes = normalize_axis(axis, len(shape), where)
-    axes = (axes,) if isinstance(axes, int) else axes
+    axes = reduced_axes(normalize_axis(axis, len(shape), where), len(shape))
     for d in axes:
         if shape[d] != 1:
             raise ValueError(
@@ -170,16 +193,15 @@ def squeeze_axes(axis, shape: tuple, where: str) -> tuple:
     return tuple(sorted(axes))
 
 
-def new_axes(axis, ndim: int, where: str) -> tuple:
+def new_axes(axis: Any, ndim: int, where: str) -> tuple[int, ...]:
     """The positions of ``expand_dims``'s new axes in the result (which has ``ndim`` + their number)."""
     if axis is None:
         raise TypeError(f"{where}: give the position of the new axis (axis=, or dim= as torch's unsqueeze)")
     count = 1 if isinstance(axis, numbers.Integral) else len(tuple(axis))
-    axes = normalize_axis(axis, ndim + count, where)
-    return tuple(sorted((axes,) if isinstance(axes, int) else axes))
+    return tuple(sorted(reduced_axes(normalize_axis(axis, ndim + count, where), ndim + count)))
 
 
-def flatten_dims(start_dim, end_dim, ndim: int, where: str) -> tuple:
+def flatten_dims(start_dim: int, end_dim: int, ndim: int, where: str) -> tuple[int, int]:
     """``(start_dim, end_dim)`` of ``flatten``, normalised (both 0 for a 0-d tensor)."""
     start = normalize_axis(start_dim, ndim, where)
     end = normalize_axis(end_dim, ndim, where)
@@ -192,15 +214,16 @@ def flatten_dims(start_dim, end_dim, ndim: int, where: str) -> tuple:
     return start, end
 
 
-def _piece_bounds(lengths) -> list:
-    bounds, start = [], 0
+def _piece_bounds(lengths: list[int]) -> list[tuple[int, int]]:
+    bounds: list[tuple[int, int]] = []
+    start = 0
     for n in lengths:
         bounds.append((start, start + n))
         start += n
     return bounds
 
 
-def split_sections(length: int, indices_or_sections, where: str, equal: bool = True) -> list:
+def split_sections(length: int, indices_or_sections: Any, where: str, equal: bool = True) -> list[tuple[int, int]]:
     """numpy's ``split`` (``equal``) or ``array_split`` of an axis of ``length``: ``(start, stop)`` per piece.
 
     A number N cuts N pieces (equal ones for ``split``; for ``array_split`` the first ``length % N`` one
@@ -231,7 +254,7 @@ def split_sections(length: int, indices_or_sections, where: str, equal: bool = T
     return bounds
 
 
-def split_sizes(length: int, split_size_or_sections, where: str) -> list:
+def split_sizes(length: int, split_size_or_sections: Any, where: str) -> list[tuple[int, int]]:
     """torch's ``split`` of an axis of ``length``: ``(start, stop)`` per piece. An int is each piece's
     length (the last may be shorter); a sequence gives every piece's length (they must add up)."""
     if isinstance(split_size_or_sections, numbers.Integral) and not isinstance(split_size_or_sections, bool):

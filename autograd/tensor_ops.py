@@ -15,20 +15,25 @@ PyTorch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 
 from . import versions
 
-TENSOR_OPS: dict = {}
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+TENSOR_OPS: dict[str, TensorOp] = {}
 """Every tensor primitive by name, in declaration order."""
 
 
-ELEMENTWISE_JVP = "elementwise"
+ELEMENTWISE_JVP: Final = "elementwise"
 """``jvp=ELEMENTWISE_JVP``: the Jacobian is diagonal (an elementwise op), so the VJP, applied to the
 tangent instead of the cotangent, is the JVP: ``sum_i vjp_i(t_i)``."""
 
-LINEAR_JVP = "linear"
+LINEAR_JVP: Final = "linear"
 """``jvp=LINEAR_JVP``: the op is linear in its inputs together, so its JVP is its forward applied to
 the tangents (zeros for inputs without one)."""
 
@@ -47,7 +52,12 @@ class Kernels:
     nothing reads that input again (``sigmoid`` after ``linear``: one activation-sized array fewer).
     """
 
-    def __init__(self, forward=None, vjps=(), reads=("out", "inputs")):
+    def __init__(
+        self,
+        forward: Callable[..., None] | None = None,
+        vjps: Iterable[Callable[..., None] | None] = (),
+        reads: Iterable[str] = ("out", "inputs"),
+    ) -> None:
         self.forward = forward
         self.vjps = tuple(vjps)
         self.reads = frozenset(reads)
@@ -65,8 +75,17 @@ class TensorOp:
     """
 
     def __init__(
-        self, name, forward, vjps, doc="", domain=(-2.0, 2.0), view=False, jvp=None, register=True, kernels=None
-    ):
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        vjps: Iterable[Callable[..., Any]],
+        doc: str = "",
+        domain: tuple[float, float] = (-2.0, 2.0),
+        view: bool = False,
+        jvp: Literal["elementwise", "linear"] | Callable[..., Any] | None = None,
+        register: bool = True,
+        kernels: Kernels | None = None,
+    ) -> None:
         if register and name in TENSOR_OPS:
             raise ValueError(f"tensor op {name!r} is already declared")
         self.name = name
@@ -87,7 +106,7 @@ class TensorOp:
         return self.name
 
     @property
-    def arity(self):
+    def arity(self) -> int | None:
         """The number of tensor inputs (``None`` for any number)."""
         return len(self.vjps) if self.vjps else None
 
@@ -95,24 +114,26 @@ class TensorOp:
         """The VJPs of a node with ``n`` tensor inputs."""
         return self.vjps
 
-    def tangent(self, tangents, out, arrays, op_args):
+    def tangent(self, tangents: list | tuple, out: np.ndarray, arrays: list | tuple, op_args: dict) -> np.ndarray:
         """Forward mode: ``d out`` for input tangents ``tangents`` (None where an input has none)."""
         rule = self.jvp
-        if rule is ELEMENTWISE_JVP:
-            total = None
+        if rule == ELEMENTWISE_JVP:
+            total: Any = None
             for vjp, t in zip(self.vjps_for(len(arrays)), tangents):
                 if t is not None:
                     c = vjp(t, out, *arrays, **op_args)
                     total = c if total is None else total + c
             return np.array(np.broadcast_to(total, out.shape), dtype=out.dtype)
-        if rule is LINEAR_JVP:
+        if rule == LINEAR_JVP:
             filled = [np.zeros(a.shape, dtype=out.dtype) if t is None else t for a, t in zip(arrays, tangents)]
             return np.array(self.forward(*filled, **op_args), dtype=out.dtype)
         if rule is not None:
             return np.asarray(rule(tangents, out, *arrays, **op_args), dtype=out.dtype)
         return self.tangent_from_vjps(tangents, out, arrays, op_args)
 
-    def tangent_from_vjps(self, tangents, out, arrays, op_args):
+    def tangent_from_vjps(
+        self, tangents: list | tuple, out: np.ndarray, arrays: list | tuple, op_args: dict
+    ) -> np.ndarray:
         """``J t`` without a JVP rule: element k of the result is ``sum_i <vjp_i(e_k), t_i>``."""
         result = np.zeros(out.shape, dtype=out.dtype)
         vjps = self.vjps_for(len(arrays))
@@ -124,7 +145,7 @@ class TensorOp:
                     result[k] += np.sum(unbroadcast(np.asarray(vjp(e, out, *arrays, **op_args)), a.shape) * t)
         return result
 
-    def __call__(self, *inputs, **op_args):
+    def __call__(self, *inputs: Any, **op_args: Any) -> Any:
         """The op on arrays (its forward: no graph) or, when an input is a Tensor, as a recorded node.
 
         This is how a VJP written once runs both ways: on arrays in an ordinary backward pass, on
@@ -137,17 +158,17 @@ class TensorOp:
                 return apply_to(self, inputs, op_args)
         return self.forward(*inputs, **op_args)
 
-    def parents(self, node):
+    def parents(self, node: Tensor) -> tuple[Tensor, ...]:
         return node.parents
 
-    def label(self, node) -> str:
+    def label(self, node: Tensor) -> str:
         op_args = node.op_args
         if not op_args:
             return self.name
         shown = ", ".join(f"{k}={_short(v)}" for k, v in op_args.items())
         return f"{self.name}({shown})"
 
-    def input_grads(self, node) -> tuple:
+    def input_grads(self, node: Tensor) -> tuple:
         """What ``node`` sends each parent given ``node.grad``: ``vjp`` summed back to the parent's shape,
         or ``None`` for a parent that needs no gradient. ``backprop`` adds exactly these."""
         g = node.grad
@@ -157,7 +178,7 @@ class TensorOp:
         if node._epoch != versions.EPOCH:
             versions.check_unchanged(node)
         arrays = [p.data for p in parents]
-        op_args = node.op_args
+        op_args: dict[str, Any] = node.op_args  # type: ignore[assignment]  # a dict on every node an op made
         out = node.data
         sent = []
         for vjp, parent in zip(self.vjps_for(len(parents)), parents):
@@ -170,7 +191,7 @@ class TensorOp:
                 sent.append(None)
         return tuple(sent)
 
-    def backprop_graph(self, node):
+    def backprop_graph(self, node: Tensor) -> None:
         """``backprop`` with recorded operations: the VJPs run on the node and its parents as Tensors,
         so each gradient sent is itself a node (``create_graph=True``)."""
         g = node.grad
@@ -179,7 +200,7 @@ class TensorOp:
         if node._epoch != versions.EPOCH:
             versions.check_unchanged(node)
         parents = node.parents
-        op_args = node.op_args
+        op_args: dict[str, Any] = node.op_args  # type: ignore[assignment]  # a dict on every node an op made
         for vjp, parent in zip(self.vjps_for(len(parents)), parents):
             if parent.requires_grad:
                 gi = vjp(g, node, *parents, **op_args)
@@ -187,7 +208,7 @@ class TensorOp:
                     gi = unbroadcast(gi, parent.data.shape)
                 parent.accumulate_grad(gi)
 
-    def backprop(self, node):
+    def backprop(self, node: Tensor) -> None:
         """Add ``input_grads(node)`` into the parents' ``grad`` (the same loop inlined: it runs for every
         node of every backward pass; a test checks the two agree)."""
         g = node.grad
@@ -197,7 +218,7 @@ class TensorOp:
             versions.check_unchanged(node)
         parents = node.parents
         arrays = [p.data for p in parents]
-        op_args = node.op_args
+        op_args: dict[str, Any] = node.op_args  # type: ignore[assignment]  # a dict on every node an op made
         out = node.data
         for vjp, parent in zip(self.vjps or self.vjps_for(len(parents)), parents):
             if parent.requires_grad:
@@ -213,7 +234,7 @@ def _short(v):
     return text if len(text) <= 24 else text[:21] + "..."
 
 
-def unbroadcast(g, shape: tuple):
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if g.shape == shape:
         return g
@@ -639,6 +660,7 @@ TRANSPOSE = TensorOp(
     view=True,
     jvp=LINEAR_JVP,
 )
+SCATTER: TensorOp  # declared below, after the ops whose VJPs call it
 GETITEM = TensorOp(
     "getitem",
     lambda a, index, basic: a[index],
@@ -682,10 +704,12 @@ class NaryTensorOp(TensorOp):
     """A primitive of any number of tensor inputs (concatenate, stack): the ``k``-th input's VJP
     is ``vjp_for(k)``."""
 
-    def __init__(self, name, forward, vjp_for, doc=""):
+    def __init__(
+        self, name: str, forward: Callable[..., Any], vjp_for: Callable[[int], Callable[..., Any]], doc: str = ""
+    ) -> None:
         super().__init__(name, forward, (), doc, jvp=LINEAR_JVP)
         self.vjp_for = vjp_for
-        self.vjps_by_count = {}
+        self.vjps_by_count: dict[int, tuple] = {}
 
     def vjps_for(self, n: int) -> tuple:
         vjps = self.vjps_by_count.get(n)

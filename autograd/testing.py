@@ -6,10 +6,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .manual import ManualCheck, check_manual
+from .typing import Node
 
 
-def assert_manual_matches(root, manual, *, names=None, rtol=1e-7, atol=1e-10) -> ManualCheck:
+def assert_manual_matches(
+    root: Node,
+    manual: Mapping[str, Any],
+    *,
+    names: Mapping[str, object] | None = None,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+) -> ManualCheck:
     """``check_manual(root, manual, ...)``; raise ``AssertionError`` with its table and verdict unless it passes.
 
     Returns the report when it passes (to assert more on it).

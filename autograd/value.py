@@ -15,10 +15,16 @@ from __future__ import annotations
 
 import functools
 import numbers
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from . import graph
 from . import scalar_ops as ops
 from .graph import backpropagate
+
+if TYPE_CHECKING:
+    from .scalar_ops import ScalarOp
+    from .typing import Scalar
 
 _new = object.__new__
 
@@ -32,9 +38,19 @@ class Value:
     # pay one slot for it.
     __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_extra")
 
+    data: float
+    grad: Any  # a float; a Value after backward(create_graph=True)
+    label: str
+    op: ScalarOp | None
+    _a: Any
+    _b: Any
+    _extra: dict[str, Any] | None
+
     GRAD_ZERO = 0.0
 
-    def __init__(self, data, _children=(), _op="", label=""):
+    def __init__(
+        self, data: float | Value, _children: Iterable[Value] | str = (), _op: str = "", label: str = ""
+    ) -> None:
         if isinstance(_children, str) and not label:
             label, _children = _children, ()  # Value(2.0, "x"): a label, as in earlier releases
         self.data = _as_float(data, "Value")
@@ -58,13 +74,13 @@ class Value:
     # ------------------------------------------------------------------ graph structure
 
     @property
-    def parents(self) -> tuple:
+    def parents(self) -> tuple[Value, ...]:
         """The inputs of the op that made this node, in argument order."""
         op = self.op
         return () if op is None else op.parents(self)
 
     @property
-    def _prev(self) -> set:
+    def _prev(self) -> set[Value]:
         """micrograd's name for the parents: a set (so ``x * x`` has one)."""
         return set(self.parents)
 
@@ -75,7 +91,7 @@ class Value:
         return "" if op is None else op.micrograd_symbol(self)
 
     @property
-    def _backward(self):
+    def _backward(self) -> Callable[[], None]:
         """This node's chain-rule step as a callable (micrograd's ``_backward``): it adds
         ``self.grad * d self / d parent`` into each parent's ``grad``."""
         op = self.op
@@ -86,7 +102,7 @@ class Value:
         return functools.partial(op.backprop, self)
 
     @_backward.setter
-    def _backward(self, step):
+    def _backward(self, step: Callable[[], None]) -> None:
         if not callable(step):
             raise TypeError(f"Value._backward must be callable, got {type(step).__name__}")
         if self.op is not ops.MICROGRAD:
@@ -97,14 +113,14 @@ class Value:
             self._extra = {}
         self._extra["backward"] = step
 
-    def accumulate_grad(self, g) -> None:
+    def accumulate_grad(self, g: Scalar) -> None:
         grad = self.grad
         if type(grad) is float and grad == 0.0 and isinstance(g, Value):
             self.grad = g  # a recorded gradient (create_graph): no "0 +" node in front of it
         else:
             self.grad = grad + g
 
-    def backward(self, create_graph=False) -> None:
+    def backward(self, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node behind this one with ``d self / d node``.
 
         Leaf gradients add up over calls until reset (``p.grad = 0``); intermediate nodes get
@@ -120,19 +136,19 @@ class Value:
     # ------------------------------------------------------------------ hooks
 
     @property
-    def notes(self) -> dict:
+    def notes(self) -> dict[str, Any]:
         """Per-node annotations tools attach (where anomaly mode saw the node made, its hooks)."""
         if self._extra is None:
             self._extra = {}
         return self._extra
 
     @property
-    def hooks(self) -> tuple:
+    def hooks(self) -> tuple[Callable[[Any], Any], ...]:
         """The functions registered with ``register_hook``, in order."""
         extra = self._extra
         return tuple(extra.get("hooks", ())) if extra else ()
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Any], Any]) -> graph.HookHandle:
         """Call ``hook(grad)`` when this node's gradient is complete in a backward pass; a number it
         returns replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
         if not callable(hook):
@@ -142,20 +158,20 @@ class Value:
         self._extra.setdefault("hooks", []).append(hook)
         return graph.HookHandle(self, hook)
 
-    def remove_hook(self, hook) -> None:
+    def remove_hook(self, hook: Callable[[Any], Any]) -> None:
         """Unregister ``hook`` (what the handle's ``remove()`` does)."""
         graph.remove_from(self._extra, hook)
 
     def retain_grad(self) -> None:
         """Accepted for PyTorch code: every node keeps its gradient here anyway."""
 
-    def coerce_grad(self, g):
+    def coerce_grad(self, g: Any) -> Scalar:
         """A hook's returned gradient as this node's gradient (a number, or a Value under create_graph)."""
         return g if isinstance(g, Value) else _as_float(g, "hook")
 
     # ------------------------------------------------------------------ operators
 
-    def __add__(self, other):
+    def __add__(self, other: Scalar) -> Value:
         if type(other) is Value or isinstance(other, Value):
             return _binary(ops.ADD, self.data + other.data, self, other)
         c = _constant(other)
@@ -163,7 +179,7 @@ class Value:
             return NotImplemented
         return with_constant(ops.ADD_CONST, self.data + c, self, c)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Scalar) -> Value:
         if type(other) is Value or isinstance(other, Value):
             return _binary(ops.MUL, self.data * other.data, self, other)
         c = _constant(other)
@@ -171,7 +187,7 @@ class Value:
             return NotImplemented
         return with_constant(ops.MUL_CONST, self.data * c, self, c)
 
-    def __pow__(self, other):
+    def __pow__(self, other: Scalar) -> Value:
         if isinstance(other, Value):
             return _binary(ops.POW, ops.power(self.data, other.data), self, other)
         c = _constant(other)
@@ -179,32 +195,32 @@ class Value:
             return NotImplemented
         return with_constant(ops.POW_CONST, ops.power(self.data, c), self, c)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: Scalar) -> Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
         return with_constant(ops.RPOW_CONST, ops.power(c, self.data), self, c)
 
-    def __neg__(self):
+    def __neg__(self) -> Value:
         return self * -1.0
 
-    def __radd__(self, other):
+    def __radd__(self, other: Scalar) -> Value:
         return self + other
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Scalar) -> Value:
         return self * other
 
-    def __sub__(self, other):
+    def __sub__(self, other: Scalar) -> Value:
         if not isinstance(other, Value) and _constant(other) is None:
             return NotImplemented
         return self + (-other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Scalar) -> Value:
         if _constant(other) is None:
             return NotImplemented
         return (-self) + other
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Scalar) -> Value:
         if isinstance(other, Value):
             if other.data == 0:
                 raise ZeroDivisionError(f"/: division of {self.data!r} by a Value that is zero")
@@ -217,7 +233,7 @@ class Value:
             other = c
         return self * other**-1
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Scalar) -> Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
@@ -227,48 +243,48 @@ class Value:
 
     # Comparisons look at the data (a Value is not a number, but code such as max(values) or the
     # derivative of relu under higher order compares them); equality stays identity, as micrograd.
-    def __lt__(self, other):
+    def __lt__(self, other: Scalar) -> bool:
         return self.data < _as_float(other, "<")
 
-    def __le__(self, other):
+    def __le__(self, other: Scalar) -> bool:
         return self.data <= _as_float(other, "<=")
 
-    def __gt__(self, other):
+    def __gt__(self, other: Scalar) -> bool:
         return self.data > _as_float(other, ">")
 
-    def __ge__(self, other):
+    def __ge__(self, other: Scalar) -> bool:
         return self.data >= _as_float(other, ">=")
 
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------ functions
 
-    def exp(self):
+    def exp(self) -> Value:
         """``e^x``; d/dx = e^x."""
         return _unary(ops.EXP, ops.exp(self.data), self)
 
-    def log(self):
+    def log(self) -> Value:
         """``ln x`` for x > 0; d/dx = 1/x."""
         return _unary(ops.LOG, ops.log(self.data), self)
 
-    def tanh(self):
+    def tanh(self) -> Value:
         """``tanh x``; d/dx = 1 - tanh(x)^2."""
         return _unary(ops.TANH, ops.tanh(self.data), self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Value:
         """``1 / (1 + e^-x)``, without overflow; d/dx = s (1 - s)."""
         return _unary(ops.SIGMOID, ops.sigmoid(self.data), self)
 
-    def relu(self):
+    def relu(self) -> Value:
         """``max(0, x)``; d/dx = 1 for x > 0, else 0 (NaN stays NaN, as PyTorch)."""
         return _unary(ops.RELU, ops.relu(self.data), self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data}, grad={self.grad}{label})"
 
 
-def _nothing():
+def _nothing() -> None:
     return None
 
 
@@ -276,7 +292,7 @@ def _nothing():
 # Nodes are built without __init__: the op's forward already produced a float.
 
 
-def _binary(op, data, a, b):
+def _binary(op: ScalarOp, data: float, a: Any, b: Any) -> Value:
     if graph.FAST:
         v = _new(Value)
         v.data = data
@@ -290,7 +306,7 @@ def _binary(op, data, a, b):
     return _traced_or_detached(op, data, a, b)
 
 
-def _traced_or_detached(op, data, a, b):
+def _traced_or_detached(op: ScalarOp, data: float, a: Any, b: Any) -> Value:
     """``_binary`` under ``no_grad`` or while something traces node creation. ``data`` and ``grad`` are
     set through the slots themselves, so that ``watch_writes`` sees only writes to existing Values."""
     v = _new(Value)
@@ -309,18 +325,18 @@ def _traced_or_detached(op, data, a, b):
     return v
 
 
-def _inputs(a, b) -> tuple:
+def _inputs(a: Any, b: Any) -> tuple:
     """An op's inputs from the two slots: a tuple (n-ary), one Value, or a Value and a second input."""
     if b is None:
         return a if type(a) is tuple else (a,)
     return (a, b)
 
 
-def _unary(op, data, x):
+def _unary(op: ScalarOp, data: float, x: Value) -> Value:
     return _binary(op, data, x, None)
 
 
-def with_constant(op, data, x, c):
+def with_constant(op: ScalarOp, data: float, x: Value, c: float) -> Value:
     """A node made by a ``ConstantOp`` from the Value ``x`` and the number ``c`` (kept on the node, not
     differentiated), whose forward gave ``data``."""
     v = _binary(op, data, x, c)
@@ -329,12 +345,12 @@ def with_constant(op, data, x, c):
     return v
 
 
-def nary(op, data, parents: tuple):
+def nary(op: ScalarOp, data: float, parents: tuple[Value, ...]) -> Value:
     """A node made by an n-ary primitive from ``parents`` (a tuple of Values)."""
     return _binary(op, data, parents, None)
 
 
-def _constant(x):
+def _constant(x: object) -> float | None:
     """``x`` as a float if it is a real number, else ``None`` (the operator then defers).
 
     A real number that is neither a float nor an int (a compiled function's number argument, a numpy
@@ -349,7 +365,7 @@ def _constant(x):
     return None
 
 
-def _as_float(x, where):
+def _as_float(x: object, where: str) -> float:
     if isinstance(x, Value):
         return x.data
     c = _constant(x)
@@ -374,7 +390,7 @@ class _Watch:
     recordings = 0
     backward_passes = 0
 
-    def event(self, kind, *details):
+    def event(self, kind: str, *details: Any) -> None:
         if kind == "backward":
             _Watch.backward_passes += 1
         elif kind == "backward_done":
@@ -384,7 +400,7 @@ class _Watch:
 _WATCH = _Watch()
 
 
-def _has(node, slot) -> bool:
+def _has(node: Value, slot: Any) -> bool:
     try:
         slot.__get__(node)
     except AttributeError:
@@ -392,14 +408,14 @@ def _has(node, slot) -> bool:
     return True
 
 
-def _watched_set_data(node, x):
+def _watched_set_data(node: Value, x: float) -> None:
     existed = _has(node, _DATA_SLOT)
     _DATA_SLOT.__set__(node, x)
     if existed:
         graph.notify("value_data", node)
 
 
-def _watched_set_grad(node, g):
+def _watched_set_grad(node: Value, g: Any) -> None:
     existed = _has(node, _GRAD_SLOT)
     _GRAD_SLOT.__set__(node, g)
     if existed and not _Watch.backward_passes and node.op is None:
@@ -418,11 +434,12 @@ def watch_writes(on: bool) -> None:
         if _Watch.recordings == 1:
             _Watch.backward_passes = 0
             graph.add_listener(_WATCH)
-            Value.data = property(_DATA_SLOT.__get__, _watched_set_data)
-            Value.grad = property(_GRAD_SLOT.__get__, _watched_set_grad)
+            # a property in place of each slot (and the slot back below): the class changes at run time
+            Value.data = property(_DATA_SLOT.__get__, _watched_set_data)  # type: ignore[misc, assignment]
+            Value.grad = property(_GRAD_SLOT.__get__, _watched_set_grad)  # type: ignore[misc]
     elif _Watch.recordings:
         _Watch.recordings -= 1
         if _Watch.recordings == 0:
-            Value.data = _DATA_SLOT
-            Value.grad = _GRAD_SLOT
+            Value.data = _DATA_SLOT  # type: ignore[misc]
+            Value.grad = _GRAD_SLOT  # type: ignore[misc]
             graph.remove_listener(_WATCH)

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from autograd import Tensor
+from autograd.typing import RngLike
 
 
-def as_rng(rng) -> np.random.Generator:
+def as_rng(rng: RngLike) -> np.random.Generator:
     """``rng`` as a numpy Generator: a Generator is used as is, an int or ``None`` seeds a new one."""
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, numbers.Integral):
-        return np.random.default_rng(rng)
+        return np.random.default_rng(None if rng is None else int(rng))
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
 
 
-def positive_size(value, name: str, where: str) -> int:
+def positive_size(value: object, name: str, where: str) -> int:
     """``value`` as an int >= 1: a layer size. ``TypeError`` for a non-integer (bools included),
     ``ValueError`` below 1, each naming ``where`` and the argument ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -28,7 +31,7 @@ def positive_size(value, name: str, where: str) -> int:
     return int(value)
 
 
-def float_dtype(dtype, where: str) -> np.dtype:
+def float_dtype(dtype: DTypeLike, where: str) -> np.dtype:
     """``dtype`` as a numpy floating-point dtype, or ``TypeError`` naming ``where``."""
     try:
         found = np.dtype(dtype)
@@ -39,7 +42,7 @@ def float_dtype(dtype, where: str) -> np.dtype:
     return found
 
 
-def as_tensor(x, where: str) -> Tensor:
+def as_tensor(x: Any, where: str) -> Tensor:
     """``x`` as a Tensor (arrays and nested lists are wrapped as constants)."""
     if isinstance(x, Tensor):
         return x
@@ -49,7 +52,7 @@ def as_tensor(x, where: str) -> Tensor:
         raise TypeError(f"{where}: expected a Tensor or an array, got {type(x).__name__}: {e}") from None
 
 
-def pair(value, name, where, minimum) -> tuple:
+def pair(value: Any, name: str, where: str, minimum: int) -> tuple[int, int]:
     """An int or a pair of ints, each at least ``minimum``, as ``(a, b)``."""
     pair = (value, value) if isinstance(value, numbers.Integral) else value
     if (

@@ -13,9 +13,12 @@ residual ``|a - r b| / |a|`` is tiny.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from autograd import Tensor
 from autograd.diagnosis import constant_factor
@@ -24,7 +27,7 @@ from autograd.manual import ManualCheck, check_manual
 
 from .losses import binary_cross_entropy
 from .reference import NumpyTwoLayerNet
-from .two_layer import TwoLayerNet
+from .two_layer import ScalarTwoLayerNet, TwoLayerNet
 
 PARAMETERS = ("w1", "b1", "w2", "b2")
 
@@ -66,7 +69,7 @@ class GradientRow:
 class GradientReport:
     """Per-parameter rows; ``passed`` when all three gradients agree everywhere. ``str()`` is a table."""
 
-    rows: list = field(default_factory=list)
+    rows: list[GradientRow] = field(default_factory=list)
     reduction: str = "sum"
     n_samples: int = 0
     rtol: float = 1e-7
@@ -79,7 +82,7 @@ class GradientReport:
     def passed(self) -> bool:
         return all(r.passed for r in self.rows) and (self.check is None or self.check.passed)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.passed
 
     def common_factor(self, pair: str = "manual_vs_automatic") -> float | None:
@@ -121,7 +124,7 @@ class GradientReport:
                     out.append(f"{r.name}: {a} = {_number(f)} x {b}")
         return out
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = (
             f"gradients of the {self.reduction} BCE over N = {self.n_samples}: "
             f"{'PASSED' if self.passed else 'FAILED'} "
@@ -162,17 +165,17 @@ class GradientReport:
 
 
 def compare_gradients(
-    reference,
-    network,
-    x,
-    y,
-    reduction="sum",
-    rtol=1e-7,
-    atol=1e-10,
-    manual=None,
-    eps=1e-6,
-    numeric_rtol=1e-5,
-    numeric_atol=1e-8,
+    reference: NumpyTwoLayerNet,
+    network: TwoLayerNet | ScalarTwoLayerNet,
+    x: ArrayLike,
+    y: ArrayLike,
+    reduction: str = "sum",
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    manual: Mapping[str, ArrayLike] | None = None,
+    eps: float = 1e-6,
+    numeric_rtol: float = 1e-5,
+    numeric_atol: float = 1e-8,
 ) -> GradientReport:
     """Compare ``reference.gradients(x, y)`` (or the given ``manual`` dict) with ``network``'s automatic
     gradients of BCE(reduction) and with central differences; see the module docstring.
@@ -239,7 +242,9 @@ def compare_gradients(
     return report
 
 
-def article_graph(network, x, y, reduction="sum") -> tuple:
+def article_graph(
+    network: TwoLayerNet | ScalarTwoLayerNet, x: ArrayLike, y: ArrayLike, reduction: str = "sum"
+) -> tuple[Any, dict[str, Any]]:
     """The engine's build of the article's network on a batch: ``(loss, names)``.
 
     ``names`` maps the node names of the article's derivation (``NumpyTwoLayerNet.derivation``) to
@@ -269,7 +274,7 @@ def article_graph(network, x, y, reduction="sum") -> tuple:
     return loss, {**weights, "z1": z1, "h": h, "z2": z2, "p": p, "loss": loss}
 
 
-def broken_manual_gradients(reference, x, y) -> dict:
+def broken_manual_gradients(reference: NumpyTwoLayerNet, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """The article's manual gradients with a classic bug: the hidden layer's sigmoid derivative is missing.
 
     ``d_hidden = d_output @ w2^T`` instead of ``(d_output @ w2^T) * h (1 - h)``, so ``w1`` and ``b1``
@@ -279,7 +284,9 @@ def broken_manual_gradients(reference, x, y) -> dict:
     return {name: steps[name] for name in PARAMETERS}
 
 
-def numeric_gradients(weights: dict, x, y, reduction="sum", eps=1e-6) -> dict:
+def numeric_gradients(
+    weights: Mapping[str, ArrayLike], x: np.ndarray, y: np.ndarray, reduction: str = "sum", eps: float = 1e-6
+) -> dict[str, np.ndarray]:
     """Central differences of the reference's BCE (``reduction`` "sum" or "mean") in each weight."""
     w1, b1, w2, b2 = (np.array(weights[k], dtype=np.float64) for k in PARAMETERS)
     net = NumpyTwoLayerNet(w1.shape[0], w1.shape[1], w2.shape[1])
@@ -292,7 +299,7 @@ def numeric_gradients(weights: dict, x, y, reduction="sum", eps=1e-6) -> dict:
     return {name: central_differences(loss, getattr(net, name), eps) for name in PARAMETERS}
 
 
-def agreement(a, b, rtol, atol) -> Agreement:
+def agreement(a: ArrayLike, b: ArrayLike, rtol: float, atol: float) -> Agreement:
     """Compare ``a`` with ``b`` elementwise (``|a - b| <= atol + rtol |b|``) and look for a constant factor."""
     max_abs, max_rel, worst, agree = elementwise_agreement(a, b, atol, rtol)
     return Agreement(

@@ -37,6 +37,7 @@ from numpy.lib.stride_tricks import as_strided
 from autograd import Tensor
 from autograd import tensor_ops as tops
 from autograd.extend import LINEAR, tensor_op
+from autograd.tensor_ops import TensorOp
 
 __all__ = [
     "AVG_POOL2D",
@@ -129,6 +130,7 @@ def _fold(cols, input_size, stride, padding):
     return np.ascontiguousarray(buf[:, :, ph : ph + h, pw : pw + w])
 
 
+FOLD: TensorOp  # declared below: unfold's gradient is fold, fold's is unfold
 UNFOLD = tensor_op(
     "unfold",
     _unfold,

@@ -24,12 +24,14 @@ Options of torch's that change nothing at their default (``dilation=1``, ``group
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
 import autograd
 from autograd import Tensor, no_grad
 from autograd.tensor import apply, constant
+from autograd.typing import RngLike, TensorLike
 
 from . import conv
 from . import primitives as P
@@ -95,7 +97,7 @@ def _window_geometry(where, shape, kernel, stride, padding):
 # ----------------------------------------------------------------------------- layers' maps
 
 
-def linear(input, weight, bias=None):
+def linear(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """``input @ weight.T + bias``; ``weight`` ``(out_features, in_features)`` as torch's."""
     x = as_tensor(input, "linear: input")
     w = as_tensor(weight, "linear: weight")
@@ -109,7 +111,15 @@ def linear(input, weight, bias=None):
     return apply(P.LINEAR, (x, w.T, as_tensor(bias, "linear: bias")))
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation (torch's ``conv2d``): ``input`` (N, C, H, W), ``weight`` (O, C, kh, kw), ``bias``
     (O,) or None; ``stride`` and ``padding`` an int or a pair, or padding ``'valid'`` (0) or ``'same'``
     (stride 1, an odd kernel)."""
@@ -161,7 +171,15 @@ def _pool_arguments(where, input, kernel_size, stride, padding):
     return x, {"kernel_size": kernel, "stride": stride, "padding": padding}
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool2d(
+    input: TensorLike,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
     """The max of each window (``stride`` defaults to ``kernel_size``; padding counts as -inf)."""
     _only_default("max_pool2d", dilation=dilation, ceil_mode=ceil_mode, return_indices=return_indices)
     x, args = _pool_arguments("max_pool2d", input, kernel_size, stride, padding)
@@ -169,8 +187,14 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def avg_pool2d(
-    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
-):
+    input: TensorLike,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """The mean of each window (``stride`` defaults to ``kernel_size``; zero padding counted)."""
     _only_default(
         "avg_pool2d", ceil_mode=ceil_mode, count_include_pad=count_include_pad, divisor_override=divisor_override
@@ -191,11 +215,18 @@ def _normalized(x, axes, eps):
     return centered / (var + eps).sqrt(), mean, var
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(
+    input: TensorLike,
+    normalized_shape: int | Sequence[int],
+    weight: TensorLike | None = None,
+    bias: TensorLike | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """``(x - mean) / sqrt(var + eps) * weight + bias``, mean and (biased) variance over the last
     ``len(normalized_shape)`` axes, which must be ``normalized_shape``."""
     x = as_tensor(input, "layer_norm")
-    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    integral = (int, numbers.Integral)  # int spelled out: mypy does not count int as an Integral
+    shape = (normalized_shape,) if isinstance(normalized_shape, integral) else tuple(normalized_shape)
     if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape) :] != shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end in normalized_shape {shape}")
     out = _normalized(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)[0]
@@ -209,7 +240,16 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return out
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+def batch_norm(
+    input: TensorLike,
+    running_mean: Tensor | np.ndarray | None,
+    running_var: Tensor | np.ndarray | None,
+    weight: TensorLike | None = None,
+    bias: TensorLike | None = None,
+    training: bool = False,
+    momentum: float | Tensor = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalisation over axis 1 of ``input`` (N, C, ...): statistics over every other axis.
 
     Training: the batch's mean and biased variance normalise ``x``; ``running_mean`` and ``running_var``
@@ -249,7 +289,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out
 
 
-def _running(buf, name):
+def _running(buf: Tensor | np.ndarray | None, name: str) -> Tensor | None:
     """A running statistic as a Tensor sharing its memory (updated in place), or None."""
     if buf is None or isinstance(buf, Tensor):
         return buf
@@ -267,7 +307,7 @@ def _update(running, stat, momentum):
 # ----------------------------------------------------------------------------- embedding and dropout
 
 
-def embedding(input, weight, padding_idx=None):
+def embedding(input: TensorLike, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """``weight[input]``: a row of ``weight`` (num_embeddings, dim) per index; repeated indices add up their
     gradients. ``padding_idx``: that row is read but gets no gradient (as torch)."""
     w = as_tensor(weight, "embedding: weight")
@@ -292,7 +332,9 @@ def embedding(input, weight, padding_idx=None):
     return autograd.where((ids == pad)[..., None], held, rows)
 
 
-def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+def dropout(
+    input: TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False, generator: RngLike = None
+) -> Tensor:
     """Each element zeroed with probability ``p``, the others scaled by ``1 / (1 - p)``; ``input`` itself
     when not ``training`` or ``p = 0``. ``generator``: a numpy Generator or an int seed."""
     _only_default("dropout", inplace=inplace)
@@ -320,32 +362,32 @@ def _dim(dim, where):
     return dim
 
 
-def softmax(input, dim=None):
+def softmax(input: TensorLike, dim: int | None = None) -> Tensor:
     """``e^x / sum e^x`` along ``dim``."""
     return autograd.softmax(as_tensor(input, "softmax"), dim=_dim(dim, "softmax"))
 
 
-def log_softmax(input, dim=None):
+def log_softmax(input: TensorLike, dim: int | None = None) -> Tensor:
     """``x - ln sum e^x`` along ``dim``."""
     return autograd.log_softmax(as_tensor(input, "log_softmax"), dim=_dim(dim, "log_softmax"))
 
 
-def relu(input):
+def relu(input: TensorLike) -> Tensor:
     """``max(0, x)``."""
     return as_tensor(input, "relu").relu()
 
 
-def sigmoid(input):
+def sigmoid(input: TensorLike) -> Tensor:
     """``1 / (1 + e^-x)``."""
     return as_tensor(input, "sigmoid").sigmoid()
 
 
-def tanh(input):
+def tanh(input: TensorLike) -> Tensor:
     """``tanh x``."""
     return as_tensor(input, "tanh").tanh()
 
 
-def gelu(input, approximate="none"):
+def gelu(input: TensorLike, approximate: str = "none") -> Tensor:
     """``x Phi(x) = x/2 (1 + erf(x / sqrt 2))``, or with ``approximate='tanh'`` torch's
     ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
     if approximate not in ("none", "tanh"):
@@ -356,7 +398,7 @@ def gelu(input, approximate="none"):
     return apply(P.GELU, (x,), approximate=approximate)
 
 
-def cross_entropy(input, target, reduction="mean"):
+def cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """``-log_softmax(z)[target]`` with classes on axis 1: logits ``(N, C)`` and targets ``(N,)``, or
     ``(N, C, d1, ...)`` and ``(N, d1, ...)``; reduced by ``reduction``."""
     if reduction not in REDUCTIONS:

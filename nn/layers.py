@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from autograd import Tensor, no_grad
 from autograd.tensor import apply
+from autograd.typing import RngLike, TensorLike
 
 from . import functional as F
 from .arguments import as_rng, as_tensor, float_dtype, pair, positive_size
@@ -48,7 +52,7 @@ __all__ = [
 ]
 
 
-def _uniform(rng, bound, shape, dtype):
+def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], dtype: DTypeLike) -> Tensor:
     return Tensor(rng.uniform(-bound, bound, shape), requires_grad=True, dtype=dtype)
 
 
@@ -64,7 +68,9 @@ class Linear(Module):
     float32 stays float32 through the layer). ``nn.functional.linear`` takes torch's layout.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, dtype=np.float64):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, rng: RngLike = None, dtype: DTypeLike = np.float64
+    ) -> None:
         in_features = positive_size(in_features, "in_features", "Linear")
         out_features = positive_size(out_features, "out_features", "Linear")
         dtype = float_dtype(dtype, "Linear")
@@ -76,7 +82,7 @@ class Linear(Module):
         self.weight = Tensor(weight, requires_grad=True, dtype=dtype)
         self.bias = Tensor(rng.uniform(-bound, bound, out_features), requires_grad=True, dtype=dtype) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = as_tensor(x, "Linear")
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
@@ -87,7 +93,7 @@ class Linear(Module):
             return x @ self.weight
         return apply(LINEAR, (x, self.weight, self.bias))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
@@ -99,14 +105,14 @@ class Sequential(Module):
     given twice (``Sequential(lin, lin)``) is applied twice and its parameters are listed once.
     """
 
-    def __init__(self, *modules: Module):
+    def __init__(self, *modules: Module) -> None:
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential: item {i} must be a Module, got {type(m).__name__}")
             setattr(self, str(i), m)
 
     @property
-    def layers(self) -> list:
+    def layers(self) -> list[Module]:
         """The modules in the order they are applied."""
         layers = []
         for i in range(len(self.__dict__)):
@@ -116,55 +122,55 @@ class Sequential(Module):
             layers.append(m)
         return layers
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for m in self.layers:
             x = m(x)
         return x
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int | slice) -> Module:
         if isinstance(i, slice):
             return Sequential(*self.layers[i])
         return self.layers[i]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.layers)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
 
 
 class Sigmoid(Module):
     """``1 / (1 + e^-x)`` elementwise; d/dx = s (1 - s)."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return as_tensor(x, "Sigmoid").sigmoid()
 
 
 class Tanh(Module):
     """``tanh x`` elementwise; d/dx = 1 - tanh(x)^2."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return as_tensor(x, "Tanh").tanh()
 
 
 class ReLU(Module):
     """``max(0, x)`` elementwise; d/dx = 1 where x > 0, else 0."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return as_tensor(x, "ReLU").relu()
 
 
 class GELU(Module):
     """``x Phi(x)`` elementwise (torch's exact form), or its tanh approximation (``approximate='tanh'``)."""
 
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         F.gelu(np.zeros(1), approximate)  # checks the option now rather than at the first call
         self.approximate = approximate
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.gelu(x, self.approximate)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
@@ -174,14 +180,24 @@ class Conv2d(Module):
     and ``padding`` an int or a pair (padding also ``'valid'`` or ``'same'``)."""
 
     def __init__(
-        self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True, rng=None, dtype=np.float64
-    ):
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        bias: bool = True,
+        rng: RngLike = None,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         where = "Conv2d"
         self.in_channels = positive_size(in_channels, "in_channels", where)
         self.out_channels = positive_size(out_channels, "out_channels", where)
         self.kernel_size = pair(kernel_size, "kernel_size", where, 1)
         self.stride = pair(stride, "stride", where, 1)
-        self.padding = padding if isinstance(padding, str) else pair(padding, "padding", where, 0)
+        self.padding: tuple[int, int] | str = (
+            padding if isinstance(padding, str) else pair(padding, "padding", where, 0)
+        )
         dtype = float_dtype(dtype, where)
         rng = as_rng(rng)
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
@@ -189,10 +205,10 @@ class Conv2d(Module):
         self.weight = _uniform(rng, bound, (self.out_channels, self.in_channels, *self.kernel_size), dtype)
         self.bias = _uniform(rng, bound, (self.out_channels,), dtype) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
             f"padding={self.padding}, bias={self.bias is not None}"
@@ -200,18 +216,20 @@ class Conv2d(Module):
 
 
 class _Pool2d(Module):
-    function = None
+    function: ClassVar[Callable[..., Tensor]]
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(
+        self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int = 0
+    ) -> None:
         where = type(self).__name__
         self.kernel_size = pair(kernel_size, "kernel_size", where, 1)
         self.stride = self.kernel_size if stride is None else pair(stride, "stride", where, 1)
         self.padding = pair(padding, "padding", where, 0)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return type(self).function(x, self.kernel_size, self.stride, self.padding)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
@@ -230,14 +248,14 @@ class AvgPool2d(_Pool2d):
 class Flatten(Module):
     """Axes ``start_dim`` to ``end_dim`` merged into one (by default all but the batch axis), as torch."""
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return as_tensor(x, "Flatten").flatten(self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
@@ -247,16 +265,16 @@ class Dropout(Module):
     Generator, an int seed (a Generator made once, so successive calls draw new masks) or None
     (``autograd.manual_seed``'s generator)."""
 
-    def __init__(self, p=0.5, generator=None):
+    def __init__(self, p: float = 0.5, generator: RngLike = None) -> None:
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: probability p must lie in [0, 1], got {p!r}")
-        self.p = float(p)
-        self.generator = None if generator is None else as_rng(generator)
+        self.p: float = float(p)
+        self.generator: np.random.Generator | None = None if generator is None else as_rng(generator)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.dropout(x, self.p, self.training, generator=self.generator)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
@@ -264,8 +282,16 @@ class LayerNorm(Module):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last axes, which must be ``normalized_shape``;
     ``weight`` (ones) and ``bias`` (zeros) of that shape unless ``elementwise_affine=False``."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=np.float64):
-        shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
+        integral = (int, numbers.Integral)  # int spelled out: mypy does not count int as an Integral
+        shape = (normalized_shape,) if isinstance(normalized_shape, integral) else tuple(normalized_shape)
         for size in shape:
             positive_size(size, "normalized_shape", "LayerNorm")
         self.normalized_shape = shape
@@ -274,10 +300,10 @@ class LayerNorm(Module):
         self.weight = Tensor(np.ones(shape), requires_grad=True, dtype=dtype) if elementwise_affine else None
         self.bias = Tensor(np.zeros(shape), requires_grad=True, dtype=dtype) if elementwise_affine and bias else None
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"
 
 
@@ -287,10 +313,21 @@ class _BatchNorm(Module):
     gradient, updated in place in training mode); ``momentum=None`` is the cumulative average
     ``1 / num_batches_tracked``. Evaluation mode (``eval()``) normalises with the running statistics."""
 
-    dims = ()
-    shapes = ""
+    dims: ClassVar[tuple[int, ...]] = ()
+    shapes: ClassVar[str] = ""
+    running_mean: Tensor
+    running_var: Tensor
+    num_batches_tracked: Tensor
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=np.float64):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         where = type(self).__name__
         self.num_features = positive_size(num_features, "num_features", where)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
@@ -306,13 +343,13 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
             self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         where = type(self).__name__
         x = as_tensor(x, where)
         if x.ndim not in self.dims or x.shape[1] != self.num_features:
             shapes = self.shapes.format(c=self.num_features)
             raise ValueError(f"{where}({self.num_features}): input must have shape {shapes}, got {x.shape}")
-        factor = 0.0 if self.momentum is None else self.momentum
+        factor: float | Tensor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             with no_grad():
                 self.num_batches_tracked += 1
@@ -330,7 +367,7 @@ class _BatchNorm(Module):
             eps=self.eps,
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.weight is not None}, "
             f"track_running_stats={self.track_running_stats}"
@@ -356,7 +393,14 @@ class Embedding(Module):
     ``forward(ids)`` picks the rows ``ids``, repeated ids adding up their gradients. ``padding_idx``: that
     row starts at zero and gets no gradient."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, rng=None, dtype=np.float64):
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        rng: RngLike = None,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         n = positive_size(num_embeddings, "num_embeddings", "Embedding")
         dim = positive_size(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None and not -n <= padding_idx < n:
@@ -368,9 +412,9 @@ class Embedding(Module):
             weight[self.padding_idx] = 0.0
         self.weight = Tensor(weight, requires_grad=True, dtype=float_dtype(dtype, "Embedding"))
 
-    def forward(self, ids):
+    def forward(self, ids: TensorLike) -> Tensor:
         return F.embedding(ids, self.weight, self.padding_idx)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

@@ -21,11 +21,15 @@ the other losses take Tensors or arrays only. A list mixing Values and numbers i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any, overload
+
 import numpy as np
 
 from autograd import Tensor, Value
 from autograd.tensor import apply, constant
 from autograd.tensor_ops import SIGMOID
+from autograd.typing import TensorLike
 
 from . import primitives as P
 from .arguments import as_tensor
@@ -33,14 +37,22 @@ from .arguments import as_tensor
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def mse_loss(pred, target, reduction="mean"):
+def mse_loss(pred: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """``(pred - target)^2``, reduced; d/dpred = 2 (pred - target) (/ N for the mean)."""
     pred, target = _pair("mse_loss", pred, target, reduction)
     squared = (pred - target) ** 2
     return _reduce_tensor(squared, reduction)
 
 
-def binary_cross_entropy(p, target, reduction="mean"):
+@overload
+def binary_cross_entropy(p: Value, target: float, reduction: str = "mean") -> Value: ...
+@overload
+def binary_cross_entropy(p: Tensor | np.ndarray, target: TensorLike, reduction: str = "mean") -> Tensor: ...
+@overload
+def binary_cross_entropy(p: list | tuple, target: TensorLike, reduction: str = "mean") -> Any: ...
+
+
+def binary_cross_entropy(p: Any, target: Any, reduction: str = "mean") -> Any:
     """``-(y ln q + (1 - y) ln(1 - q))``, ``q = clip(p, eps, 1 - eps)``; one fused primitive.
 
     ``d/dp = -(y/q - (1 - y)/(1 - q))``, divided by N = ``p.size`` for the mean (the article's rule).
@@ -57,13 +69,13 @@ def binary_cross_entropy(p, target, reduction="mean"):
     return apply(P.BINARY_CROSS_ENTROPY, (p, target), reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """BCE of ``sigmoid(z)``: ``max(z, 0) - z y + ln(1 + e^-|z|)``; d/dz = sigmoid(z) - y."""
     logits, target = _pair("binary_cross_entropy_with_logits", logits, target, reduction)
     return apply(P.BINARY_CROSS_ENTROPY_WITH_LOGITS, (logits, target), reduction=reduction)
 
 
-def cross_entropy(logits, labels, reduction="mean"):
+def cross_entropy(logits: TensorLike, labels: TensorLike, reduction: str = "mean") -> Tensor:
     """``-log_softmax(z)[n, label_n]`` per row of ``logits`` (N, C); labels are N class indices.
 
     ``log_softmax(z) = z - m - ln sum_c e^(z_c - m)`` with ``m = max_c z_c`` (no overflow);
@@ -98,12 +110,12 @@ def cross_entropy(logits, labels, reduction="mean"):
 # ---------------------------------------------------------------------- helpers
 
 
-def _check_reduction(name, reduction):
+def _check_reduction(name: str, reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _pair(name, pred, target, reduction):
+def _pair(name: str, pred: TensorLike, target: TensorLike, reduction: str) -> tuple[Tensor, Tensor]:
     _check_reduction(name, reduction)
     if isinstance(pred, Value) or _holds_values(name, pred):
         raise TypeError(f"{name}: takes Tensors or arrays, not Values (binary_cross_entropy has a Value form)")
@@ -123,7 +135,7 @@ def _pair(name, pred, target, reduction):
     return pred, target
 
 
-def _check_not_empty(name, shape, reduction):
+def _check_not_empty(name: str, shape: tuple[int, ...], reduction: str) -> None:
     """The mean over zero elements is an error, as ``Tensor.mean`` (PyTorch gives NaN)."""
     if reduction == "mean" and 0 in shape:
         raise ValueError(
@@ -131,7 +143,7 @@ def _check_not_empty(name, shape, reduction):
         )
 
 
-def _reduce_tensor(t, reduction):
+def _reduce_tensor(t: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return t.mean()
     if reduction == "sum":
@@ -139,13 +151,13 @@ def _reduce_tensor(t, reduction):
     return t
 
 
-def _holds_values(name, nest) -> bool:
+def _holds_values(name: str, nest: object) -> bool:
     """True for a list (of lists ...) of Values only; ``TypeError`` naming the loss for one that mixes
     Values with anything else (which would otherwise fail deep inside, or drop the graph)."""
     if not isinstance(nest, (list, tuple)):
         return False
     values = other = None
-    stack = [nest]
+    stack: list[Any] = [nest]
     while stack:
         item = stack.pop()
         if isinstance(item, (list, tuple)):
@@ -162,7 +174,7 @@ def _holds_values(name, nest) -> bool:
     return values is not None
 
 
-def _check_probabilities(name, p, y) -> None:
+def _check_probabilities(name: str, p: np.ndarray, y: np.ndarray) -> None:
     """``ValueError`` naming the loss and the first element of the input ``p`` or the target ``y``
     outside [0, 1] (NaN included)."""
     if p.size + y.size <= 32:
@@ -183,7 +195,7 @@ def _check_probabilities(name, p, y) -> None:
             raise ValueError(f"{name}: {what} must lie in [0, 1], got {float(data[tuple(bad)])!r}{where}")
 
 
-def _scalar_bce(p, target, reduction):
+def _scalar_bce(p: Any, target: Any, reduction: str) -> Any:
     name = "binary_cross_entropy"
     _check_reduction(name, reduction)
     y = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=np.float64)
@@ -205,7 +217,7 @@ def _bce_value(p: Value, y: float) -> Value:
     return P.SCALAR_BINARY_CROSS_ENTROPY(p, y)
 
 
-def _nest_shape(nest) -> tuple:
+def _nest_shape(nest: Any) -> tuple[int, ...]:
     shape = []
     while not isinstance(nest, Value):
         shape.append(len(nest))
@@ -213,13 +225,13 @@ def _nest_shape(nest) -> tuple:
     return tuple(shape)
 
 
-def _map_nest(p, y):
+def _map_nest(p: Any, y: Any) -> Any:
     if isinstance(p, Value):
         return _bce_value(p, float(y))
     return [_map_nest(pi, yi) for pi, yi in zip(p, y)]
 
 
-def _flatten(nest):
+def _flatten(nest: Any) -> Iterator[Value]:
     if isinstance(nest, Value):
         yield nest
     else:

@@ -34,13 +34,18 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterator, Mapping
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
 from autograd import Tensor, Value, graph
 from autograd.tensor import constant
+from autograd.typing import Node
 
 from .archive import EXPECTED, NpzReader, write_npz
+
+M = TypeVar("M", bound="Module")
 
 
 class Module:
@@ -49,15 +54,15 @@ class Module:
     training = True
     """Whether the module is in training mode (``train()``) or evaluation mode (``eval()``)."""
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}: define forward(...) to make the module callable")
 
     # ------------------------------------------------------------------ traversal
 
-    def named_members(self):
+    def named_members(self) -> Iterator[tuple[str, str, Any]]:
         """``(name, kind, object)`` for this module's own members, ``kind`` one of ``"parameter"``
         (a Tensor, a Value, or a nest of Values kept as one group) and ``"module"``, by the rule above.
 
@@ -66,20 +71,20 @@ class Module:
         for name, value in vars(self).items():
             yield from _members(name, value)
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """``(name, module)`` for each direct child, in order (list items as ``name.i``)."""
         for name, kind, value in self.named_members():
             if kind == "module":
                 yield name, value
 
-    def named_groups(self, prefix=""):
+    def named_groups(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
         """``(dotted name, parameter or nest of Values)``: the entries of ``state_dict``, a shared
         parameter under each of its names."""
         yield from self._walk_groups(prefix, set())
 
-    def _walk_groups(self, prefix, path):
+    def _walk_groups(self, prefix: str, path: set[int]) -> Iterator[tuple[str, Any]]:
         path.add(id(self))  # modules on the way here: a module that contains itself is not entered again
-        children = []
+        children: list[tuple[str, Module]] = []
         for name, kind, value in self.named_members():
             if kind == "parameter":
                 yield prefix + name, value
@@ -89,10 +94,10 @@ class Module:
             yield from child._walk_groups(f"{prefix}{name}.", path)
         path.discard(id(self))
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         """This module and every module inside it, each once (by identity), parents before children."""
         seen = set()
-        stack = [self]
+        stack: list[Module] = [self]
         while stack:
             m = stack.pop()
             if id(m) in seen:
@@ -101,7 +106,7 @@ class Module:
             yield m
             stack.extend(reversed([child for _, child in m.named_children()]))
 
-    def train(self, mode: bool = True):
+    def train(self: M, mode: bool = True) -> M:
         """Set training mode (``mode=True``) or evaluation mode on this module and all inside it; returns it."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be True or False, got {mode!r}")
@@ -109,12 +114,12 @@ class Module:
             m.training = mode
         return self
 
-    def eval(self):
+    def eval(self: M) -> M:
         """Evaluation mode (``train(False)``): dropout passes its input through, batch norm uses its running
         statistics. Returns the module."""
         return self.train(False)
 
-    def register_buffer(self, name: str, value) -> Tensor:
+    def register_buffer(self, name: str, value: Tensor | np.ndarray) -> Tensor:
         """Keep ``value`` (a Tensor without gradient, or an array, wrapped without a copy) as attribute
         ``name`` and in ``state_dict`` under that name: state the module updates itself, not a parameter."""
         if not isinstance(name, str) or not name.isidentifier():
@@ -128,21 +133,21 @@ class Module:
         setattr(self, name, value)
         return value
 
-    def named_buffers(self, prefix=""):
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         """``(dotted name, Tensor)`` for every buffer, children's included."""
         for name, kind, value in self._walk_state(prefix, set()):
             if kind == "buffer":
                 yield name, value
 
-    def named_state(self, prefix=""):
+    def named_state(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
         """``(dotted name, parameter group or buffer)``: the entries of ``state_dict`` in order (each module's
         parameters, then its buffers, then its children's, as PyTorch)."""
         for name, _, value in self._walk_state(prefix, set()):
             yield name, value
 
-    def _walk_state(self, prefix, path):
+    def _walk_state(self, prefix: str, path: set[int]) -> Iterator[tuple[str, str, Any]]:
         path.add(id(self))
-        children = []
+        children: list[tuple[str, Module]] = []
         for name, kind, value in self.named_members():
             if kind == "parameter":
                 yield prefix + name, kind, value
@@ -154,7 +159,7 @@ class Module:
             yield from child._walk_state(f"{prefix}{name}.", path)
         path.discard(id(self))
 
-    def named_parameters(self):
+    def named_parameters(self) -> Iterator[tuple[str, Node]]:
         """``(dotted name, parameter)`` for every Tensor and Value, children's included, each once.
 
         A group of Values yields one entry per Value, its index in the name: ``w.0``, ``w1.1.3``.
@@ -162,6 +167,7 @@ class Module:
         """
         seen = set()
         for name, group in self.named_groups():
+            items: Any
             if isinstance(group, (Tensor, Value)):
                 items = ((name, group),)
             else:
@@ -172,7 +178,7 @@ class Module:
                     seen.add(id(p))
                     yield item_name, p
 
-    def parameters(self) -> list:
+    def parameters(self) -> list[Node]:
         """Every parameter (Tensor or Value) once, in the order of ``named_parameters``."""
         return [p for _, p in self.named_parameters()]
 
@@ -186,15 +192,15 @@ class Module:
 
     # ------------------------------------------------------------------ state
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, np.ndarray]:
         """``name -> ndarray``: a copy of every parameter group's data and every buffer."""
         return {name: _read(group, "data") for name, group in self.named_state()}
 
-    def grad_dict(self) -> dict:
+    def grad_dict(self) -> dict[str, np.ndarray]:
         """``name -> ndarray``: a copy of the gradients in ``state_dict``'s layout (zeros where none flowed)."""
         return {name: _read(group, "grad") for name, group in self.named_groups()}
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
         """Copy ``state``'s arrays into the parameters (the caller's arrays are never shared).
 
         Missing or unexpected keys raise ``KeyError`` naming them (``strict=False`` skips both); a
@@ -229,12 +235,12 @@ class Module:
                 for v, x in zip(_object_array(group).flat, arr.flat):
                     v.data = float(x)
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike[str] | IO[bytes]) -> None:
         """Write ``state_dict()`` to ``path`` (a file name or a binary file) as an ``.npz`` archive:
         one ``name.npy`` member per entry, exactly the bytes of each number. Readable by ``np.load``."""
         write_npz(path, self.state_dict())
 
-    def load(self, path, strict: bool = True) -> None:
+    def load(self, path: str | os.PathLike[str] | IO[bytes], strict: bool = True) -> None:
         """Read an ``.npz`` archive written by ``save`` into this module (see ``load_state_dict``).
 
         Member names, dtypes and shapes are checked from the archive's directory and each array's
@@ -251,7 +257,7 @@ class Module:
                 raise ValueError(f"{where}: the archive is damaged ({e}): {EXPECTED}") from None
         self.load_state_dict(state, strict=strict)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         children = [f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
@@ -277,7 +283,7 @@ def check_keys(where: str, expected: list, given: list, strict: bool) -> None:
         raise KeyError(f"{where}: " + " and ".join(parts) + f"; expected keys {list(expected)}")
 
 
-def _members(name, value):
+def _members(name: str, value: object) -> Iterator[tuple[str, str, Any]]:
     if isinstance(value, Tensor):
         if value.requires_grad and value.op is None:
             yield name, "parameter", value
@@ -293,7 +299,7 @@ def _members(name, value):
                 yield from _members(f"{name}.{i}", item)
 
 
-def _is_value_grid(nest) -> bool:
+def _is_value_grid(nest: list | tuple) -> bool:
     """True for a non-empty rectangular nest of lists/tuples whose leaves are all Values."""
     if isinstance(nest[0], Value):
         return all(isinstance(v, Value) for v in nest)
@@ -303,13 +309,13 @@ def _is_value_grid(nest) -> bool:
     return all(isinstance(row, (list, tuple)) and len(row) == width and _is_value_grid(row) for row in nest)
 
 
-def _object_array(nest) -> np.ndarray:
+def _object_array(nest: list | tuple) -> np.ndarray:
     """A nest of Values as an object array of its shape (the Values themselves, not copies)."""
     shape = _shape(nest)
     arr = np.empty(shape, dtype=object)
     flat = arr.reshape(-1)
-    stack = [nest]
-    values = []
+    stack: list[Any] = [nest]
+    values: list[Value] = []
     while stack:
         item = stack.pop()
         if isinstance(item, Value):
@@ -320,7 +326,7 @@ def _object_array(nest) -> np.ndarray:
     return arr
 
 
-def _shape(group) -> tuple:
+def _shape(group: Any) -> tuple[int, ...]:
     if isinstance(group, Tensor):
         return group.shape
     shape = []
@@ -330,7 +336,7 @@ def _shape(group) -> tuple:
     return tuple(shape)
 
 
-def _read(group, attr) -> np.ndarray:
+def _read(group: Any, attr: str) -> np.ndarray:
     if isinstance(group, Tensor):
         x = getattr(group, attr)
         return np.zeros_like(group.data) if x is None else np.array(x, copy=True)
@@ -342,7 +348,7 @@ def _read(group, attr) -> np.ndarray:
 
 def _check_tied(groups: dict, arrays: dict) -> None:
     """Two names of one shared parameter must be given the same numbers."""
-    first = {}
+    first: dict[int, str] = {}
     for name, arr in arrays.items():
         key = id(groups[name])
         if key in first:

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from autograd import Tensor, Value, graph, quiet
+from autograd.typing import Node
 
 from .module import Module
 
@@ -35,12 +38,12 @@ class Optimizer:
     """Base class: ``parameters`` (the list being trained), ``lr``, ``state`` (one dict per parameter),
     ``detached`` (for each Tensor parameter, its ``detach()``: what ``step`` writes through)."""
 
-    def __init__(self, params, lr):
+    def __init__(self, params: Iterable[Node], lr: float) -> None:
         owner = type(self).__name__
         self.parameters = checked_parameters(owner, params)
         self.lr = hyperparameter(owner, "lr", lr)
-        self.state = [{} for _ in self.parameters]
-        self.detached = [p.detach() if isinstance(p, Tensor) else p for p in self.parameters]
+        self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
+        self.detached: list[Node] = [p.detach() if isinstance(p, Tensor) else p for p in self.parameters]
 
     def zero_grad(self) -> None:
         """Reset gradients: ``None`` for a Tensor, ``0.0`` for a Value."""
@@ -61,14 +64,14 @@ class Optimizer:
             return
         self._step()
 
-    def compiled_step(self):
+    def compiled_step(self) -> Callable[[], None]:
         """The update of ``step`` as a function of no arguments that allocates nothing: what a compiled
         replay (``autograd.compile``) calls. It reads ``lr`` and the gradients when called and gives the
         same numbers as ``step``, bit for bit (a test checks it). Parameters without a gradient or state
         yet are left to ``step``'s own code."""
         kernels = [self.kernel(i) for i in range(len(self.parameters))]
 
-        def run():
+        def run() -> None:
             token = quiet.silence()
             try:
                 for kernel in kernels:
@@ -78,11 +81,11 @@ class Optimizer:
 
         return run
 
-    def kernel(self, i: int):
+    def kernel(self, i: int) -> Callable[[], None]:
         """Parameter ``i``'s update as a function of no arguments (the generic one calls ``update``)."""
         p, state = self.parameters[i], self.state[i]
 
-        def run():
+        def run() -> None:
             g = p.grad
             if g is not None:
                 self.update(self.writable(i), g, state)
@@ -99,15 +102,15 @@ class Optimizer:
         finally:
             quiet.restore(token)
 
-    def writable(self, i: int):
+    def writable(self, i: int) -> Node:
         """What ``step`` writes parameter ``i`` through: the Value itself, or the Tensor's ``detach()``
         (made again if the parameter's ``data`` was rebound since)."""
         target = self.detached[i]
         if target is not self.parameters[i] and target.data is not self.parameters[i].data:
-            target = self.detached[i] = self.parameters[i].detach()
+            target = self.detached[i] = self.parameters[i].detach()  # type: ignore[union-attr]  # a Tensor here
         return target
 
-    def update(self, p, g, state: dict) -> None:
+    def update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         """Update one parameter in place, ``p`` (a Value, or a detached Tensor sharing the parameter's
         data and version) given its gradient ``g`` and its ``state``."""
         raise NotImplementedError(f"{type(self).__name__}: define update(p, g, state)")
@@ -116,7 +119,7 @@ class Optimizer:
 class SGD(Optimizer):
     """``b = momentum b + g`` (``b = g`` at the first step); ``p -= lr b``. Plain ``p -= lr g`` when momentum is 0."""
 
-    def __init__(self, params, lr, momentum=0.0):
+    def __init__(self, params: Iterable[Node], lr: float, momentum: float = 0.0) -> None:
         super().__init__(params, lr)
         self.momentum = hyperparameter("SGD", "momentum", momentum)
 
@@ -133,7 +136,7 @@ class SGD(Optimizer):
                 if g is None:
                     continue
                 if type(p) is not Tensor or g.size > CHUNK:
-                    self.update(self.writable(i), g, None)
+                    self.update(self.writable(i), g, None)  # type: ignore[arg-type]  # no state without momentum
                 else:
                     # p -= lr g written into p's array directly (the numbers of the engine's -=, without
                     # its checks: 1.2 us a parameter at the article's size) and stamped as a change
@@ -143,21 +146,21 @@ class SGD(Optimizer):
         finally:
             quiet.restore(token)
 
-    def update(self, p, g, state):
+    def update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         if self.momentum:
             buffer = state.get("momentum_buffer")
             # the first buffer is a copy: a later in-place change of p.grad must not reach it
             g = state["momentum_buffer"] = _copy(g) if buffer is None else self.momentum * buffer + g
         descend(p, self.lr, g)
 
-    def kernel(self, i):
+    def kernel(self, i: int) -> Callable[[], None]:
         p, state = self.parameters[i], self.state[i]
         if not isinstance(p, Tensor) or (self.momentum and "momentum_buffer" not in state):
             return super().kernel(i)
         data = p.data
         scratch = np.empty_like(data)
 
-        def run():
+        def run() -> None:
             g = p.grad
             if g is None:
                 return
@@ -175,23 +178,23 @@ class SGD(Optimizer):
 class RMSprop(Optimizer):
     """``v = alpha v + (1 - alpha) g^2``; ``p -= lr g / (sqrt(v) + eps)``; ``v`` starts at 0."""
 
-    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
+    def __init__(self, params: Iterable[Node], lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8) -> None:
         super().__init__(params, lr)
         self.alpha = hyperparameter("RMSprop", "alpha", alpha, high=1.0)
         self.eps = hyperparameter("RMSprop", "eps", eps)
 
-    def update(self, p, g, state):
+    def update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         alpha = self.alpha
         v = state["square_avg"] = alpha * state.get("square_avg", 0.0) + (1.0 - alpha) * g * g
         descend(p, None, self.lr * g / (_sqrt(v) + self.eps))
 
-    def kernel(self, i):
+    def kernel(self, i: int) -> Callable[[], None]:
         p, state = self.parameters[i], self.state[i]
         if not isinstance(p, Tensor) or "square_avg" not in state:
             return super().kernel(i)
         data, scratch, root = p.data, np.empty_like(p.data), np.empty_like(p.data)
 
-        def run():
+        def run() -> None:
             g = p.grad
             if g is None:
                 return
@@ -213,7 +216,9 @@ class Adam(Optimizer):
     """``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2`` (both from 0), at this parameter's step t:
     ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``."""
 
-    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(
+        self, params: Iterable[Node], lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
         super().__init__(params, lr)
         try:
             b1, b2 = betas
@@ -225,7 +230,7 @@ class Adam(Optimizer):
         )
         self.eps = hyperparameter("Adam", "eps", eps)
 
-    def update(self, p, g, state):
+    def update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         b1, b2 = self.betas
         t = state["step"] = state.get("step", 0) + 1
         # m as PyTorch's lerp(m, g, 1 - b1) computes it, so that the two agree to the last bit
@@ -235,13 +240,13 @@ class Adam(Optimizer):
         step_size = self.lr / (1.0 - b1**t)
         descend(p, None, step_size * m / (_sqrt(v) / math.sqrt(1.0 - b2**t) + self.eps))
 
-    def kernel(self, i):
+    def kernel(self, i: int) -> Callable[[], None]:
         p, state = self.parameters[i], self.state[i]
         if not isinstance(p, Tensor) or "exp_avg" not in state:
             return super().kernel(i)
         data, scratch, root = p.data, np.empty_like(p.data), np.empty_like(p.data)
 
-        def run():
+        def run() -> None:
             g = p.grad
             if g is None:
                 return
@@ -275,7 +280,7 @@ class Adam(Optimizer):
 # ---------------------------------------------------------------------- helpers
 
 
-def descend(p, scale, direction) -> None:
+def descend(p: Any, scale: float | None, direction: Any) -> None:
     """``p -= scale * direction`` in place (``p -= direction`` when ``scale`` is None), ``p`` a Value or
     a Tensor outside the graph (``detach()``, or under ``no_grad()``). A large Tensor is updated a
     slice of ``CHUNK`` elements at a time."""
@@ -292,7 +297,7 @@ def descend(p, scale, direction) -> None:
             part -= scale * direction[start : start + rows]
 
 
-def checked_parameters(owner: str, params) -> list:
+def checked_parameters(owner: str, params: Iterable[Node]) -> list[Node]:
     """``params`` as a list of distinct leaf parameters, or an error that says what was passed instead."""
     if isinstance(params, Module):
         raise TypeError(
@@ -311,7 +316,7 @@ def checked_parameters(owner: str, params) -> list:
         ) from None
     if not items:
         raise ValueError(f"{owner}: got an empty list of parameters")
-    first = {}
+    first: dict[int, int] = {}  # id(parameter) -> its position
     for i, p in enumerate(items):
         name = f"parameter {i}" + (f" ({p.label!r})" if getattr(p, "label", "") else "")
         if isinstance(p, Tensor):
@@ -339,7 +344,7 @@ def checked_parameters(owner: str, params) -> list:
     return items
 
 
-def hyperparameter(owner: str, name: str, value, high=None, open_high=False) -> float:
+def hyperparameter(owner: str, name: str, value: float, high: float | None = None, open_high: bool = False) -> float:
     """``value`` as a float that is finite, ``>= 0`` and below ``high`` (``< high`` if ``open_high``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")

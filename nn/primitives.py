@@ -21,6 +21,7 @@ compiled training step of the article's network replays without allocating array
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -443,10 +444,10 @@ SCALAR_BINARY_CROSS_ENTROPY = scalar_op(
 
 # ----------------------------------------------------------------------------- erf and GELU
 
-_ERF = []
+_ERF: list[Callable[[np.ndarray], np.ndarray]] = []
 
 
-def _load_erf():
+def _load_erf() -> Callable[[np.ndarray], np.ndarray]:
     try:
         from scipy.special import erf as scipy_erf
     except ImportError:
@@ -455,7 +456,7 @@ def _load_erf():
     return scipy_erf
 
 
-def erf(x):
+def erf(x: np.ndarray) -> np.ndarray:
     """The error function ``2/sqrt(pi) int_0^x e^(-t^2) dt`` of each element (``scipy.special.erf``
     when scipy is installed, else ``math.erf`` element by element)."""
     if not _ERF:

@@ -6,12 +6,16 @@ the clipped mean binary cross-entropy as the printed loss, and the chain rule wr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 EPS = 1e-15
 
 
-def sigmoid(x):
+def sigmoid(x: np.ndarray) -> np.ndarray:
     """The article's ``1 / (1 + exp(-x))``, bit for bit, with ``-x`` capped at 709.78 so that ``exp`` never
     overflows (the article's version warns and relies on ``1 / inf = 0`` below -709.78)."""
     return 1.0 / (1.0 + np.exp(np.minimum(-x, 709.78)))
@@ -55,7 +59,9 @@ class NumpyTwoLayerNet:
     printed loss. Compare both with automatic gradients to see the factor.
     """
 
-    def __init__(self, input_size, hidden_size, output_size, seed=None, reduction="sum"):
+    def __init__(
+        self, input_size: int, hidden_size: int, output_size: int, seed: int | None = None, reduction: str = "sum"
+    ) -> None:
         if reduction not in ("sum", "mean"):
             raise ValueError(f"NumpyTwoLayerNet: reduction must be 'sum' (the article's) or 'mean', got {reduction!r}")
         rng = np.random.default_rng(seed)
@@ -66,7 +72,7 @@ class NumpyTwoLayerNet:
         self.w2 = rng.standard_normal((hidden_size, output_size))
         self.b2 = np.zeros((1, output_size))
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         """``output = s(s(x @ w1 + b1) @ w2 + b2)``; keeps ``hidden_output`` and ``output`` for backward.
 
         ``s`` is the article's ``1 / (1 + exp(-x))``, without its overflow warning below -709.78.
@@ -77,12 +83,12 @@ class NumpyTwoLayerNet:
         return self.output
 
     @staticmethod
-    def loss(output, y) -> float:
+    def loss(output: np.ndarray, y: np.ndarray) -> float:
         """The article's printed loss: ``-mean(y ln q + (1 - y) ln(1 - q))``, ``q = clip(output, 1e-15, 1 - 1e-15)``."""
         q = np.clip(output, EPS, 1 - EPS)
         return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
 
-    def gradients(self, x, y) -> dict:
+    def gradients(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         """The article's hand-derived gradients, keyed ``w1``, ``b1``, ``w2``, ``b2``.
 
         With ``p = output``, ``q = clip(p)``, ``h = hidden_output``:
@@ -99,7 +105,7 @@ class NumpyTwoLayerNet:
         steps = self.derivation(x, y)
         return {name: steps[name] for name in ("w1", "b1", "w2", "b2")}
 
-    def forward_values(self, x, y) -> dict:
+    def forward_values(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """What the derivation reads: ``x``, ``y``, the weights, ``z1``, ``h``, ``z2``, ``p``, ``q`` (clipped
         ``p``) and ``N``, the divisor of ``d_loss`` (the batch size for ``reduction="mean"``, else 1)."""
         x = np.asarray(x, dtype=np.float64)
@@ -120,7 +126,9 @@ class NumpyTwoLayerNet:
             "N": len(x) if self.reduction == "mean" else 1,
         }
 
-    def derivation(self, x, y, replace=None) -> dict:
+    def derivation(
+        self, x: np.ndarray, y: np.ndarray, replace: dict[str, Callable[[dict, dict], np.ndarray]] | None = None
+    ) -> dict[str, np.ndarray]:
         """Every step of the article's backward pass: ``{node name: d loss / d node}`` in backward order.
 
         The names are those of the engine's build of the network (``nn.compare.article_graph``):
@@ -134,12 +142,12 @@ class NumpyTwoLayerNet:
             names = ", ".join(name for name, _ in ARTICLE_STEPS)
             raise ValueError(f"derivation: no step named {', '.join(sorted(unknown))}; the steps: {names}")
         values = self.forward_values(x, y)
-        d = {}
+        d: dict[str, np.ndarray] = {}
         for name, rule in ARTICLE_STEPS:
             d[name] = (replace or {}).get(name, rule)(d, values)
         return d
 
-    def backward(self, x, y, output, learning_rate):
+    def backward(self, x: np.ndarray, y: np.ndarray, output: np.ndarray, learning_rate: float) -> dict[str, np.ndarray]:
         """The article's update: ``param -= learning_rate * d_param`` with the gradients above.
 
         ``output`` is the result of ``forward(x)`` (the article passes it in; it must be current).
@@ -153,13 +161,21 @@ class NumpyTwoLayerNet:
         self.b1 -= learning_rate * grads["b1"]
         return grads
 
-    def train(self, x, y, epochs=5000, learning_rate=0.1, log_every=1000, on_epoch=None) -> list:
+    def train(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epochs: int = 5000,
+        learning_rate: float = 0.1,
+        log_every: int | None = 1000,
+        on_epoch: Callable[[int, float], object] | None = None,
+    ) -> list[float]:
         """The article's loop: forward, update, then record the loss of *that forward's* output.
 
         Prints the loss every ``log_every`` epochs and at the last (``log_every=None`` for silence);
         ``on_epoch(epoch, loss)`` is called every epoch. Returns the list of losses.
         """
-        losses = []
+        losses: list[float] = []
         for epoch in range(epochs):
             output = self.forward(x)
             self.backward(x, y, output, learning_rate)
@@ -171,11 +187,11 @@ class NumpyTwoLayerNet:
                 print(f"epoch: {epoch}, loss: {loss}")
         return losses
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, np.ndarray]:
         """``{"w1", "b1", "w2", "b2"} -> copies``: loads into ``TwoLayerNet`` and ``ScalarTwoLayerNet``."""
         return {name: getattr(self, name).copy() for name in ("w1", "b1", "w2", "b2")}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
         """Copy arrays with the same names and shapes into this network."""
         for name in ("w1", "b1", "w2", "b2"):
             arr = np.asarray(state[name], dtype=np.float64)

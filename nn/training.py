@@ -14,15 +14,18 @@ forward pass before that epoch's update, as in the article.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from autograd import no_grad
+from autograd.typing import Node
 
 from .article_data import TARGETS, X, loss_floor
 from .losses import binary_cross_entropy
-from .optim import SGD, Adam, RMSprop
+from .optim import SGD, Adam, Optimizer, RMSprop
 from .two_layer import TwoLayerNet
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
@@ -38,7 +41,7 @@ LOSS_STEPPED_ON = {"sgd": "sum", "momentum": "sum", "rmsprop": "mean", "adam": "
 class TrainingResult:
     """What a run produced: per-epoch mean losses, final predictions, and the network itself."""
 
-    losses: list
+    losses: list[float]
     predictions: np.ndarray
     targets: np.ndarray
     floor: float
@@ -47,7 +50,7 @@ class TrainingResult:
     lr: float
     epochs: int
 
-    def epochs_to_within(self, percent: float):
+    def epochs_to_within(self, percent: float) -> int | None:
         """The first epoch whose loss is within ``percent`` % of the floor, or None if none is."""
         limit = self.floor * (1.0 + percent / 100.0)
         for epoch, loss in enumerate(self.losses):
@@ -60,7 +63,7 @@ class TrainingResult:
         return self.losses[-1]
 
 
-def make_optimizer(name: str, params, lr: float):
+def make_optimizer(name: str, params: Iterable[Node], lr: float) -> Optimizer:
     """The optimizer called ``name`` (one of ``OPTIMIZERS``)."""
     if name == "sgd":
         return SGD(params, lr)
@@ -74,7 +77,13 @@ def make_optimizer(name: str, params, lr: float):
 
 
 def train_article_network(
-    optimizer="sgd", epochs=5000, lr=None, targets="article", seed=0, hidden_size=4, on_epoch=None
+    optimizer: str = "sgd",
+    epochs: int = 5000,
+    lr: float | None = None,
+    targets: str | ArrayLike = "article",
+    seed: int | None = 0,
+    hidden_size: int = 4,
+    on_epoch: Callable[[int, float], object] | None = None,
 ) -> TrainingResult:
     """Train ``TwoLayerNet(2, hidden_size, 1, seed)`` on the article's inputs.
 
@@ -97,7 +106,7 @@ def train_article_network(
     n = len(X)
     net = TwoLayerNet(2, hidden_size, 1, seed=seed)
     opt = make_optimizer(optimizer, net.parameters(), lr)
-    losses = []
+    losses: list[float] = []
     for epoch in range(epochs):
         opt.zero_grad()
         p = net(X)

@@ -14,10 +14,12 @@ makes either compute exactly what ``NumpyTwoLayerNet`` computes:
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from autograd import Tensor, Value
 from autograd import tensor_ops as ops
 from autograd.tensor import apply
+from autograd.typing import TensorLike
 
 from .arguments import as_tensor, float_dtype, positive_size
 from .module import Module
@@ -25,7 +27,9 @@ from .primitives import LINEAR
 from .scalar import weighted_sum_of_values
 
 
-def _initial_weights(input_size, hidden_size, output_size, seed, where):
+def _initial_weights(
+    input_size: int, hidden_size: int, output_size: int, seed: int | None, where: str
+) -> dict[str, np.ndarray]:
     """The reference's initialisation: standard normal weights from ``default_rng(seed)``, zero biases."""
     input_size = positive_size(input_size, "input_size", where)
     hidden_size = positive_size(hidden_size, "hidden_size", where)
@@ -43,7 +47,14 @@ class TwoLayerNet(Module):
     """The article's network on Tensors; the same initial weights as ``NumpyTwoLayerNet`` for the same seed
     (drawn in float64, stored in ``dtype``)."""
 
-    def __init__(self, input_size, hidden_size, output_size, seed=None, dtype=np.float64):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        seed: int | None = None,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         dtype = float_dtype(dtype, "TwoLayerNet")
         init = _initial_weights(input_size, hidden_size, output_size, seed, "TwoLayerNet")
         self.w1 = Tensor(init["w1"], requires_grad=True, label="w1", dtype=dtype)
@@ -51,11 +62,11 @@ class TwoLayerNet(Module):
         self.w2 = Tensor(init["w2"], requires_grad=True, label="w2", dtype=dtype)
         self.b2 = Tensor(init["b2"], requires_grad=True, label="b2", dtype=dtype)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         """``s(s(x @ w1 + b1) @ w2 + b2)`` for ``x`` of shape (N, in): four nodes."""
         return apply(ops.SIGMOID, (apply(LINEAR, (self.hidden(x), self.w2, self.b2)),))
 
-    def hidden(self, x):
+    def hidden(self, x: TensorLike) -> Tensor:
         """The hidden layer's activations ``s(x @ w1 + b1)``, shape (N, hidden): two nodes (the
         reference's ``hidden_output``, computed on demand rather than kept from the last forward)."""
         x = as_tensor(x, "TwoLayerNet")
@@ -63,7 +74,7 @@ class TwoLayerNet(Module):
             raise ValueError(f"TwoLayerNet: input must have shape (N, {self.w1.shape[0]}), got {x.shape}")
         return apply(ops.SIGMOID, (apply(LINEAR, (x, self.w1, self.b1)),))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         (i, h), o = self.w1.shape, self.w2.shape[1]
         return f"input_size={i}, hidden_size={h}, output_size={o}"
 
@@ -75,7 +86,12 @@ class ScalarTwoLayerNet(Module):
     ``nn.losses.binary_cross_entropy`` with the (N, out) targets.
     """
 
-    def __init__(self, input_size, hidden_size, output_size, seed=None):
+    w1: list[list[Value]]  # set in __init__, by name, as the other weights
+    b1: list[list[Value]]
+    w2: list[list[Value]]
+    b2: list[list[Value]]
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, seed: int | None = None) -> None:
         init = _initial_weights(input_size, hidden_size, output_size, seed, "ScalarTwoLayerNet")
         for name, arr in init.items():
             setattr(
@@ -84,7 +100,7 @@ class ScalarTwoLayerNet(Module):
                 [[Value(float(v), label=f"{name}[{i},{j}]") for j, v in enumerate(row)] for i, row in enumerate(arr)],
             )
 
-    def forward(self, x) -> list:
+    def forward(self, x: ArrayLike) -> list[list[Value]]:
         """Rows of ``s(b2_k + sum_j w2_jk s(b1_j + sum_i w1_ij x_i))``: one ``weighted_sum`` per unit."""
         x = np.asarray(x, dtype=np.float64)
         n_in = len(self.w1)
@@ -99,5 +115,5 @@ class ScalarTwoLayerNet(Module):
             rows.append([weighted_sum_of_values(w, hidden, b).sigmoid() for w, b in zip(w2_columns, self.b2[0])])
         return rows
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"input_size={len(self.w1)}, hidden_size={len(self.w2)}, output_size={len(self.w2[0])}"

@@ -28,6 +28,8 @@ and what it refuses.
 from __future__ import annotations
 
 import numbers as _numbers
+from collections.abc import Callable
+from typing import Any, overload
 
 import numpy as np
 
@@ -41,7 +43,17 @@ from .replay import Plan
 __all__ = ["CompileError", "Compiled", "Num", "compile"]
 
 
-def compile(fn=None, *, validate=True, mode="auto"):
+@overload
+def compile(
+    fn: None = None, *, validate: bool = True, mode: str = "auto"
+) -> Callable[[Callable[..., Any]], Compiled]: ...
+@overload
+def compile(fn: Callable[..., Any], *, validate: bool = True, mode: str = "auto") -> Compiled: ...
+
+
+def compile(
+    fn: Callable[..., Any] | None = None, *, validate: bool = True, mode: str = "auto"
+) -> Compiled | Callable[[Callable[..., Any]], Compiled]:
     """A function that runs ``fn`` eagerly once, recording it, and replays the recording afterwards.
 
     Usable as a decorator (``@compile``). ``validate=False`` skips the one-time comparison of the
@@ -58,24 +70,24 @@ def compile(fn=None, *, validate=True, mode="auto"):
 class Compiled:
     """A compiled step: ``compiled(*args)``; ``traces`` counts the recordings made so far."""
 
-    def __init__(self, fn, validate, mode="auto"):
+    def __init__(self, fn: Callable[..., Any], validate: bool, mode: str = "auto") -> None:
         self.fn = fn
         self.validate = validate
         self.mode = mode
         self.traces = 0
-        self._plan = None
-        self._signature = None
-        self._inputs = []  # (argument position, buffer)
-        self._recorded_inputs = []
-        self._result = None
+        self._plan: Any = None  # what choose_plan made at the last recording
+        self._signature: tuple | None = None
+        self._inputs: list[tuple[int, np.ndarray]] = []  # (argument position, buffer)
+        self._recorded_inputs: list[Any] = []
+        self._result: Any = None
         self._checked = not validate
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")
         kind = type(self._plan).__name__ if self._plan is not None else "no plan yet"
         return f"<compiled {name}: {self.traces} recording(s), {kind}>"
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         signature = _signature(args)
         if self._plan is None or signature != self._signature or not self._plan.ready():
             return self._record(args, signature)
@@ -238,8 +250,8 @@ def _float_type(a):
     return a.dtype if a.dtype.kind in "fb" else np.float64
 
 
-def _signature(args) -> tuple:
-    sig = []
+def _signature(args: tuple) -> tuple:
+    sig: list[tuple] = []
     for a in args:
         if _is_number(a):
             sig.append(("number",))

@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,8 @@ def _value(x, numbers):
 
 class Num(float):
     """A float that knows how to recompute itself from the number arguments (``numbers``)."""
+
+    expression: Callable[[Any], float]
 
     def __new__(cls, value, expression):
         self = float.__new__(cls, value)
@@ -94,10 +98,10 @@ class GradArray(np.ndarray):
     ufunc to the operands' expressions.
     """
 
-    expression = None
+    expression: Callable[[Any], np.ndarray] | None = None
 
     @classmethod
-    def of_buffer(cls, buffer: np.ndarray):
+    def of_buffer(cls, buffer: np.ndarray) -> GradArray:
         view = buffer.view(cls)
         view.expression = lambda numbers: buffer
         return view

@@ -50,6 +50,10 @@ from __future__ import annotations
 
 import gc
 import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from .. import graph, quiet
 from ..value import Value
@@ -73,8 +77,20 @@ class ScalarPlan:
     rather than zero), ``refresh`` (slots recomputed from number arguments) and ``returned``.
     """
 
+    V: np.ndarray
+    E: np.ndarray
+    read: list[Value]
+    refresh: list[tuple[int, Any]]
+    tracked: list[Value]
+    accumulating: list[Value]
+    accumulating_slots: np.ndarray
+    forward: list[Callable[[], None]]
+    backward: list[Callable[[], None]]
+    actions: list[Callable[[Any], None]]
+    returned: list[tuple[Value, int, bool]]
+
     @classmethod
-    def suits(cls, events, forced=False) -> bool:
+    def suits(cls, events: list[tuple], forced: bool = False) -> bool:
         """Whether the recording made Values or ran a backward pass or an update on them."""
         for event in events:
             kind = event[0]

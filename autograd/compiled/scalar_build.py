@@ -3,6 +3,8 @@ each value and gradient lives in the plan's vectors, and the steps that fill the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import graph
@@ -12,6 +14,10 @@ from .dynamic import CompileError, Num
 from .scalar_events import describe, unique, unique_pairs
 from .scalar_graph import Const, fold, group
 from .scalar_steps import KernelGroup, Slot, SumGroup, gathers, optimizer_step, reset_step
+
+if TYPE_CHECKING:
+    from .scalar import ScalarPlan
+    from .scalar_events import Recording
 
 
 class _Constants:
@@ -35,9 +41,10 @@ class _Constants:
 class Builder:
     """Turns a ``Recording`` into the plan's vectors and steps."""
 
-    def __init__(self, plan, rec):
+    def __init__(self, plan: ScalarPlan, rec: Recording) -> None:
         self.plan = plan
         self.rec = rec
+        self.kernels: list[SumGroup | KernelGroup] = []
 
     def build(self) -> None:
         plan, rec = self.plan, self.rec
@@ -75,7 +82,7 @@ class Builder:
             if kind == "grad":
                 plan.E[self.slot[id(v)]] = v.grad  # what the recorded call returned, until the first replay
             plan.items[f] = Slot(plan.V if kind == "data" else plan.E, self.slot[id(v)])
-        self.kernels = None  # the groups point back at the builder: without them it is freed at once
+        self.kernels = []  # the groups point back at the builder: without them it is freed at once
 
     # ------------------------------------------------------------------ what the call made and returned
 
@@ -170,7 +177,7 @@ class Builder:
         self.tracked_ids = {id(v) for v in tracked}
         read = tracked + [v for v in pre if id(v) not in self.tracked_ids]
         fresh = [v for v in leaves if id(v) in rec.fresh and id(v) not in self.tracked_ids]
-        slot = {}
+        slot: dict[int, int] = {}
         for v in read + fresh:
             slot[id(v)] = len(slot)
         for c in self.constants.all:
@@ -234,7 +241,7 @@ class Builder:
         S = len(plan.V)
         wants = self.wants
         sides = [side for k in self.kernels for side in k.sides]
-        fanin = {}
+        fanin: dict[int, int] = {}
         for side in sides:
             for t in side.targets:
                 if wants.get(id(t)):
@@ -262,7 +269,7 @@ class Builder:
         E = np.zeros(seed_base + len(seeds) + 1)  # the last entry stays 0
         E[seed_base : seed_base + len(seeds)] = seeds
         plan.E = E
-        sources = {}  # id(target) -> [(key, index into E)]
+        sources: dict[int, list[tuple[Any, int]]] = {}  # id(target) -> [(key, index into E)]
         direct = set()
         for side in sides:
             if side.computed and side.base is None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..value import Value
-from .scalar_kernels import BINARY, CONSTANT, FOLDABLE, NARY, kernel_for, shape_of
+from .scalar_kernels import BINARY, CONSTANT, FOLDABLE, NARY, Kernel, kernel_for, shape_of
 
 
 @dataclass(eq=False, slots=True)
@@ -57,7 +57,7 @@ class Node:
     op: object
     index: int  # order of creation
     terms: list | None = None
-    kernel: object = None
+    kernel: Kernel | None = None
     args: tuple = ()  # inputs: Values (recorded nodes or leaves) and Consts
     keys: tuple = ()  # for each input, when eager sends it a contribution (None for a constant)
     level: int = 0
@@ -94,14 +94,14 @@ def fold(recorded: list, constants, pinned: set, times: dict):
     ``Node``s, sums folded, and the Values they read without having made them (in order of first use).
     ``constants(x)`` turns a non-Value input into a ``Const``; ``pinned``: ids never folded away;
     ``times``: id -> eager's backward time (position in reversed topological order)."""
-    nodes = {}
-    uses = {}
-    leaves = {}
+    nodes: dict[int, Node] = {}
+    uses: dict[int, int] = {}
+    leaves: dict[int, Value] = {}
     for _, _, inputs in recorded:
         for x in inputs:
             if isinstance(x, Value):
                 uses[id(x)] = uses.get(id(x), 0) + 1
-    kernels = {}  # id(op) -> (op, kernel or None, whether it is a sum): each op checked once
+    kernels: dict[int, tuple] = {}  # id(op) -> (op, kernel or None, whether it is a sum): each op checked once
     out = []
 
     def absorbable(x, kind) -> Node | None:
@@ -129,7 +129,7 @@ def fold(recorded: list, constants, pinned: set, times: dict):
             return [term(x, k)]
         chain.absorbed = True
         terms, chain.terms = chain.terms, None  # taken over, not copied: a chain of n costs n, not n^2
-        return terms
+        return terms  # type: ignore[return-value]  # a sum node's terms, set
 
     for index, (value, op, inputs) in enumerate(recorded):
         known = kernels.get(id(op))
@@ -151,7 +151,7 @@ def fold(recorded: list, constants, pinned: set, times: dict):
         nodes[id(value)] = node
         out.append(node)
     kept = [n for n in out if not n.absorbed]
-    levels = {}
+    levels: dict[int, int] = {}
     for n in kept:
         level = 0
         for r, _ in n.inputs():
@@ -186,7 +186,7 @@ def _sum_terms(name, inputs, t, term, expand) -> list:
 
 def group(nodes: list) -> list:
     """``nodes`` in groups, ordered by level (a group's inputs are all computed by earlier groups)."""
-    groups = {}
+    groups: dict[tuple, Group] = {}
     for n in nodes:
         g = groups.get(n.group_key)
         if g is None:

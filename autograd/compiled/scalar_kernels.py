@@ -159,9 +159,11 @@ def weighted_sum_derivatives(out, *inputs):
 WEIGHTED_SUM = Kernel("weighted_sum", NARY, weighted_sum_forward, weighted_sum_derivatives, True)
 
 
-def kernel_for(op) -> Kernel | None:
+def kernel_for(op: sops.ScalarOp) -> Kernel | None:
     """The vectorised kernel of ``op``, if there is one and it agrees with the op's own rules."""
     shape = shape_of(op)
+    if shape is None:
+        return None
     kernel = WEIGHTED_SUM if (op.name, shape) == ("weighted_sum", NARY) else KERNELS.get((op.name, shape))
     if kernel is None or not agrees(op, kernel):
         return None

@@ -272,7 +272,7 @@ def gathers(E, values, sources, slot, start) -> list:
     """Steps that set ``E[slot[v]]`` to the sum of ``v``'s contributions in eager's order (after the
     starting gradient already in ``E[slot[v]]``, when ``start``). Values with as many contributions
     share one gather and one ``np.add.reduce`` over its rows."""
-    buckets = {}
+    buckets: dict[int, list[tuple[Value, list[int]]]] = {}
     for v in values:
         rows = [s for _, s in sorted(sources.get(id(v), []), key=operator.itemgetter(0))]
         if start:

@@ -624,8 +624,9 @@ def matmul(a, b) -> SymArray:
                 results.append(total)
     shape = batch + (m, n)
     result = symbols(results, shape)
+    # reshape keeps the SymArray subclass (numpy's stubs say ndarray)
     if a.ndim == 1:
-        result = result.reshape(shape[:-2] + (n,))
+        result = result.reshape(shape[:-2] + (n,))  # type: ignore[assignment]
     if b.ndim == 1:
-        result = result.reshape(result.shape[:-1])
+        result = result.reshape(result.shape[:-1])  # type: ignore[assignment]
     return result

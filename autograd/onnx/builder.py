@@ -32,13 +32,13 @@ class GraphBuilder:
 
     def __init__(self, opset: int = DEFAULT_OPSET):
         self.opset = opset
-        self.nodes = []  # (op_type, inputs, outputs, attributes, name, doc)
-        self.initializers = {}  # name -> ndarray
-        self._taken = set()
-        self._counts = {}
+        self.nodes: list[tuple] = []  # (op_type, inputs, outputs, attributes, name, doc)
+        self.initializers: dict[str, np.ndarray] = {}
+        self._taken: set[str] = set()
+        self._counts: dict[str, int] = {}
         self.doc = ""  # what the node being mapped came from (an engine node's label)
-        self.outputs = []
-        self.needed = set()
+        self.outputs: list[str] = []
+        self.needed: set[str] = set()
 
     def fresh(self, base: str) -> str:
         """A name not used yet, ``base`` itself if free, else ``base_1``, ``base_2``, ..."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-from typing import NamedTuple
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -14,6 +16,9 @@ from ..tensor import Tensor
 from .builder import DEFAULT_OPSET, MIN_OPSET, ExportError, GraphBuilder
 from .ops import ENGINE_OPS, UNMAPPED
 from .step import Mapping, Step
+
+if TYPE_CHECKING:
+    import onnx
 
 ONNX_OPS = dict(ENGINE_OPS)
 
@@ -41,15 +46,15 @@ _INFERENCE_ONLY = {
 
 
 def export(
-    fn,
-    example_inputs,
-    path=None,
+    fn: Callable[..., Any],
+    example_inputs: Any,
+    path: str | os.PathLike[str] | None = None,
     *,
-    input_names=None,
-    output_names=None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
     opset: int = DEFAULT_OPSET,
     dynamic_batch: bool = False,
-):
+) -> onnx.ModelProto:
     """Write ``fn``'s forward pass, traced on ``example_inputs``, as an ONNX model; return the
     ``onnx.ModelProto`` (saved to ``path`` when given).
 
@@ -193,7 +198,7 @@ def _arguments(example_inputs) -> list:
             f"onnx.export: example_inputs must be a tuple of arguments (or one Tensor or array), "
             f"got {type(example_inputs).__name__}"
         )
-    args = []
+    args: list[Any] = []
     for k, a in enumerate(example_inputs):
         if isinstance(a, Tensor):
             args.append(a)
@@ -206,10 +211,10 @@ def _arguments(example_inputs) -> list:
     return args
 
 
-def _batch_size(inputs) -> int:
-    sizes = {t.shape[0] if t.ndim else None for t in inputs}
-    if None in sizes:
+def _batch_size(inputs: list[Tensor]) -> int:
+    if any(t.ndim == 0 for t in inputs):
         raise ExportError("onnx.export(dynamic_batch=True): a 0-d input has no batch axis")
+    sizes = {t.shape[0] for t in inputs}
     if len(sizes) > 1:
         raise ExportError(
             f"onnx.export(dynamic_batch=True): the inputs' first axes have different lengths {sorted(sizes)}; "
@@ -257,13 +262,13 @@ class _Translation:
         self.g = g
         self.parameter_names = parameter_names
         self.batch = batch  # the example's batch size with dynamic_batch, else None
-        self.names = {}  # id(tensor) -> the ONNX name of its value now
-        self.axes = {}  # id(tensor) -> its axes that follow the batch
-        self.traced = set()  # ids of inputs and of tensors made by recorded ops
-        self.from_input = set()  # ids of those whose value depends on an input
-        self.twins = {}  # id(tensor of the second run) -> id(its counterpart in the first)
-        self.before_change = {}  # id(tensor) -> its data before its first in-place change
-        self.seen = []  # tensors given a name, to look for memory an in-place change would alter
+        self.names: dict[int, str] = {}  # id(tensor) -> the ONNX name of its value now
+        self.axes: dict[int, Any] = {}  # id(tensor) -> its axes that follow the batch
+        self.traced: set[int] = set()  # ids of inputs and of tensors made by recorded ops
+        self.from_input: set[int] = set()  # ids of those whose value depends on an input
+        self.twins: dict[int, int] = {}  # id(tensor of the second run) -> id(its counterpart in the first)
+        self.before_change: dict[int, np.ndarray] = {}  # id(tensor) -> its data before its first in-place change
+        self.seen: list[Tensor] = []  # tensors given a name, to look for memory an in-place change would alter
 
     def add_input(self, tensor, name, twin):
         key = id(tensor)
@@ -443,7 +448,7 @@ def _require_onnx():
     return onnx
 
 
-def _check_opset(opset, onnx) -> int:
+def _check_opset(opset: int, onnx: Any) -> int:
     newest = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, numbers.Integral) or not MIN_OPSET <= opset <= newest:
         raise ValueError(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .builder import ExportError
+from .builder import ExportError, GraphBuilder
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Step:
         """An ``ExportError`` naming this op and node: ``raise step.fail("...")``."""
         return ExportError(f"onnx.export: op {self.name!r} (node {self.label!r}): {why}")
 
-    def shape_literal(self, shape=None) -> list:
+    def shape_literal(self, shape: Sequence[int] | None = None) -> list[int]:
         """``shape`` (by default the output's) for a Reshape: -1 at the one axis that follows the batch,
         so the model reshapes any batch size."""
         shape = list(self.out.shape if shape is None else shape)
@@ -53,5 +54,5 @@ class Mapping:
     ``write`` takes the shapes from ``step.dynamic_out`` instead (a reshape's target shape); any other
     argument that changes makes a dynamic-batch export fail, naming it."""
 
-    write: object
+    write: Callable[[GraphBuilder, Step], str]
     batch_args: tuple = ()

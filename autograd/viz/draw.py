@@ -31,13 +31,19 @@ picture is drawn, so ``import autograd.viz`` works without it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..tensor import Tensor
+from ..typing import Node
 from .explain import grad_text
 from .nodes import graph_nodes, node_kind, parameter_ids
+from .steps import BackpropStep
 from .text import format_number, format_shape, html_text, summary, visible
+
+if TYPE_CHECKING:
+    from graphviz import Digraph
 
 INSTALL_PYTHON = "pip install 'backprop-lab[viz]'  (or: pip install graphviz)"
 INSTALL_DOT = (
@@ -71,7 +77,7 @@ FAINT = "#9ca3af"
 CHECK_STATUSES = (None, "right", "first_wrong", "inherited")
 
 
-def require_graphviz():
+def require_graphviz() -> Any:
     """The ``graphviz`` Python package, or ``ImportError`` saying how to install it."""
     try:
         import graphviz
@@ -90,16 +96,16 @@ class DrawOptions:
     rankdir: str = "LR"
     edge_derivatives: bool = True
     backprop_order: bool = True
-    expected: dict | None = None
-    check: object = None
-    parameters: object = None
-    highlight: object = None
+    expected: dict[str, Any] | None = None
+    check: Any = None
+    parameters: Any = None
+    highlight: Any = None
     max_nodes: int | None = 400
     precision: int = 4
     legend: bool = True
-    paths: object = None
+    paths: Any = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.rankdir not in ("LR", "RL", "TB", "BT"):
             raise ValueError(f"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {self.rankdir!r}")
         if isinstance(self.precision, bool) or not isinstance(self.precision, int) or not 1 <= self.precision <= 17:
@@ -116,12 +122,21 @@ class DrawOptions:
             )
 
 
-def dot_source(root, **draw_kwargs) -> str:
+def dot_source(root: Node, **draw_kwargs: Any) -> str:
     """The DOT text of ``draw_graph(root, **draw_kwargs)``."""
     return build_graph(root, DrawOptions(**draw_kwargs)).source
 
 
-def build_graph(root, options: DrawOptions, *, step=None, caption=None, grad_rows=None, sizes=None, graph_type=None):
+def build_graph(
+    root: Node,
+    options: DrawOptions,
+    *,
+    step: BackpropStep | None = None,
+    caption: str | None = None,
+    grad_rows: dict | None = None,
+    sizes: dict | None = None,
+    graph_type: type | None = None,
+) -> Digraph:
     """The graph behind ``root`` as a ``graphviz.Digraph`` (or ``graph_type``, a subclass of it).
 
     - ``step`` (a ``BackpropStep``) and ``caption``: draw that moment of backward: the node being
@@ -197,8 +212,8 @@ def build_graph(root, options: DrawOptions, *, step=None, caption=None, grad_row
         parents = node.parents
         labels = _edge_labels(node, parents, is_tensor, p) if options.edge_derivatives else [None] * len(parents)
         for k, (parent, label) in enumerate(zip(parents, labels)):
-            edge = {}
-            if current and k in sent:
+            edge: dict[str, str] = {}
+            if current and k in sent and step is not None:
                 edge.update(color=CURRENT, penwidth="2", fontcolor=CURRENT)
                 if not sizes:
                     label = _sent_label(label, sent[k], step.grad(node), is_tensor, p)
@@ -233,7 +248,8 @@ def _path_marks(explanation) -> tuple:
     """The nodes and the ``(child, argument position)`` edges on the paths of an ``explain_gradient``."""
     if explanation is None:
         return set(), set()
-    nodes, edges = set(), set()
+    nodes: set[int] = set()
+    edges: set[tuple[int, int]] = set()
     for path in explanation.paths:
         nodes.update(id(n) for n in path.nodes)
         edges.update((id(child), slot) for child, slot in path.edges)

@@ -45,7 +45,7 @@ def explain_steps(steps: list, precision: int = 4, parameters: frozenset | None 
     """A ``StepText`` for each of ``steps`` (all the steps of one backward pass, root first)."""
     total = len(steps)
     index = {id(step.node): step.index for step in steps}
-    arrivals = {}  # id -> how many consumers sent this node gradient
+    arrivals: dict[int, int] = {}  # id -> how many consumers sent this node gradient
     for step in steps:
         for sent in step.sent:
             arrivals[id(sent.parent)] = arrivals.get(id(sent.parent), 0) + 1

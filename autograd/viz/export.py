@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
+from ..typing import Node
 from .draw import require_graphviz
 from .frames import BackwardFrames, Progress
 from .player import StepThrough
@@ -11,15 +14,15 @@ from .render import save_picture, warn_missing_dot
 
 
 def backprop_frames(
-    root,
-    out_dir,
+    root: Node,
+    out_dir: str | os.PathLike[str],
     *,
-    format="svg",
-    single_document=False,
-    gradient=None,
-    max_frames=None,
-    progress=None,
-    **draw_kwargs,
+    format: str = "svg",
+    single_document: bool = False,
+    gradient: Any = None,
+    max_frames: int | None = None,
+    progress: bool | None = None,
+    **draw_kwargs: Any,
 ) -> list[Path]:
     """Pictures of ``backward`` running: one frame per node, in the order backward visits them.
 

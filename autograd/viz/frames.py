@@ -23,13 +23,19 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from ..typing import Node
 from .draw import CURRENT, INSTALL_DOT, DrawOptions, build_graph
 from .explain import StepText, explain_steps, grad_text
 from .nodes import graph_nodes, parameter_ids
 from .render import pipe
 from .steps import BackpropStep, backprop_steps
+
+if TYPE_CHECKING:
+    from graphviz import Digraph
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -86,17 +92,17 @@ class BackwardFrames:
 
     def __init__(
         self,
-        root,
+        root: Node,
         *,
-        gradient=None,
-        parameters=None,
-        max_frames=None,
-        rankdir="LR",
-        edge_derivatives=True,
-        precision=4,
-        max_nodes=400,
-        legend=True,
-    ):
+        gradient: Any = None,
+        parameters: Iterable[Node] | Any = None,
+        max_frames: int | None = None,
+        rankdir: str = "LR",
+        edge_derivatives: bool = True,
+        precision: int = 4,
+        max_nodes: int | None = 400,
+        legend: bool = True,
+    ) -> None:
         if max_frames is not None and (type(max_frames) is not int or max_frames < 1):
             raise ValueError(f"backprop_frames: max_frames must be a positive int or None, got {max_frames!r}")
         self.root = root
@@ -114,8 +120,8 @@ class BackwardFrames:
         self.steps: list[BackpropStep] = steps[:max_frames] if max_frames is not None else steps
         texts = explain_steps(steps, precision, parameter_ids(parameters, "backprop_frames"))
         self.frames = self._frames(texts)
-        self._layout_svg = None
-        self._sizes = None
+        self._layout_svg: str | None = None
+        self._sizes: dict[str, tuple[float, float]] | None = None
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -154,7 +160,7 @@ class BackwardFrames:
 
     # ------------------------------------------------------------------ the one layout
 
-    def layout_graph(self):
+    def layout_graph(self) -> Digraph:
         """The DOT of the layout: the whole graph with each grad row at its widest."""
         return build_graph(self.root, self.options, grad_rows=self.grad_rows())
 
@@ -169,7 +175,7 @@ class BackwardFrames:
 
     # ------------------------------------------------------------------ pictures
 
-    def svgs(self, *, caption=True, style=True, progress=None):
+    def svgs(self, *, caption: bool = True, style: bool = True, progress: Progress | None = None) -> Iterator[str]:
         """Each frame as a standalone SVG document (text), restyled from the one layout.
 
         The layout is serialised once, with a slot for each part that a frame changes (the class
@@ -185,7 +191,7 @@ class BackwardFrames:
             css = ET.Element(f"{{{SVG_NS}}}style")
             css.text = frame_css()
             tree.insert(0, css)
-        slots = {}
+        slots: dict[tuple, int] = {}
 
         def slot(key, element, attribute=None):
             token = f"@@bp{len(slots)}@@"
@@ -235,7 +241,7 @@ class BackwardFrames:
                 progress.advance()
             yield "".join(out)
 
-    def dot_frame(self, k: int):
+    def dot_frame(self, k: int) -> Digraph:
         """Frame ``k`` as a DOT graph of its own (for formats other than SVG).
 
         Every node gets the size it has in the layout (``width``/``height`` are minimums in

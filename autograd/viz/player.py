@@ -17,9 +17,13 @@ import hashlib
 import html
 import itertools
 import json
+import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+from ..typing import Node
 from .draw import CURRENT
 from .frames import BackwardFrames, frame_css
 from .render import not_drawn_html
@@ -176,7 +180,7 @@ class StepThrough:
             "</body></html>\n"
         )
 
-    def save(self, path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``page()`` to ``path`` (UTF-8); return the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,16 +208,16 @@ def inline_svg(svg: str) -> str:
 
 
 def step_through(
-    root,
+    root: Node,
     *,
-    gradient=None,
-    parameters=None,
-    max_frames=None,
-    rankdir="LR",
-    edge_derivatives=True,
-    precision=4,
-    max_nodes=400,
-    legend=True,
+    gradient: Any = None,
+    parameters: Iterable[Node] | Any = None,
+    max_frames: int | None = None,
+    rankdir: str = "LR",
+    edge_derivatives: bool = True,
+    precision: int = 4,
+    max_nodes: int | None = 400,
+    legend: bool = True,
 ) -> StepThrough:
     """A player of ``backward`` from ``root``, one step per node (see the module's docstring).
 

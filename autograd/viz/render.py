@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import shutil
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ..typing import Node
 from .draw import INSTALL_DOT, DrawOptions, build_graph, require_graphviz
+
+if TYPE_CHECKING:
+    from graphviz import Digraph
 
 
 class GraphvizNotFound(UserWarning):
@@ -31,20 +38,20 @@ def dot_available() -> bool:
 
 
 def draw_graph(
-    root,
+    root: Node,
     *,
-    rankdir="LR",
-    edge_derivatives=True,
-    backprop_order=True,
-    expected=None,
-    check=None,
-    parameters=None,
-    highlight=None,
-    max_nodes=400,
-    precision=4,
-    legend=True,
-    paths=None,
-):
+    rankdir: str = "LR",
+    edge_derivatives: bool = True,
+    backprop_order: bool = True,
+    expected: dict[str, Any] | None = None,
+    check: Any = None,
+    parameters: Iterable[Node] | Any = None,
+    highlight: Node | str | list | None = None,
+    max_nodes: int | None = 400,
+    precision: int = 4,
+    legend: bool = True,
+    paths: Any = None,
+) -> Digraph:
     """The graph behind ``root`` (a ``Value`` or ``Tensor``) as a ``graphviz.Digraph``.
 
     - ``rankdir``: ``"LR"`` (inputs left, root right), ``"TB"``, ``"RL"`` or ``"BT"``.
@@ -136,7 +143,7 @@ def not_drawn_html(source: str, problem: str | None = None) -> str:
     )
 
 
-def pipe(graph, format: str) -> bytes | None:
+def pipe(graph: Digraph, format: str) -> bytes | None:
     """``dot``'s drawing of ``graph`` in ``format``, or ``None`` where ``dot`` is not installed."""
     graphviz = require_graphviz()
     if not dot_available():
@@ -154,7 +161,7 @@ def _stderr(exc) -> str:
     return (err.decode("utf-8", "replace") if isinstance(err, bytes) else str(err or "")).strip()
 
 
-def save_picture(graph, path: Path, format: str) -> tuple[Path, bool]:
+def save_picture(graph: Digraph, path: Path, format: str) -> tuple[Path, bool]:
     """Draw ``graph`` into ``path``; where ``dot`` is missing write its DOT source to ``path.with_suffix('.dot')``.
 
     Returns ``(the path written, whether dot was missing)``; the caller says so (``warn_missing_dot``).
@@ -180,7 +187,9 @@ def warn_missing_dot(not_drawn: str, sources: str, command: str, stacklevel: int
     )
 
 
-def render(graph_or_root, path, format=None, **draw_kwargs) -> Path:
+def render(
+    graph_or_root: Node | Digraph, path: str | os.PathLike[str], format: str | None = None, **draw_kwargs: Any
+) -> Path:
     """Draw ``graph_or_root`` (a ``Value``, a ``Tensor`` or a ``graphviz.Digraph``) to ``path`` with ``dot``.
 
     ``format`` (``"svg"``, ``"png"``, ``"pdf"``, ...) defaults to the suffix of ``path``, else

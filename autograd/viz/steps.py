@@ -13,11 +13,13 @@ otherwise the change backward made to that input's ``.grad`` during the step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..graph import backpropagate
 from ..tensor import Tensor
+from ..typing import Node
 from .nodes import gets_grad, graph_nodes
 
 
@@ -34,7 +36,7 @@ class Sent:
     - ``total``: the input's gradient after this step (possibly still partial).
     """
 
-    parent: object
+    parent: Any
     positions: tuple
     local: float | None
     amount: object
@@ -55,16 +57,16 @@ class BackpropStep:
     """
 
     index: int
-    node: object
+    node: Any
     grads: dict
     final: frozenset
     sent: tuple = field(default=())
 
-    def grad(self, node):
+    def grad(self, node: object) -> Any:
         """``node``'s gradient so far, or ``None`` if nothing has reached it yet."""
         return self.grads.get(id(node))
 
-    def state(self, node) -> str:
+    def state(self, node: Node) -> str:
         """``"done"`` (grad complete), ``"partial"`` (some of it arrived), ``"unreached"`` or
         ``"none"`` (a Tensor that gets no gradient)."""
         if not gets_grad(node):
@@ -74,7 +76,7 @@ class BackpropStep:
         return "unreached" if id(node) not in self.grads else "partial"
 
 
-def backprop_steps(root, gradient=None, *, max_nodes=None) -> list[BackpropStep]:
+def backprop_steps(root: Node, gradient: Any = None, *, max_nodes: int | None = None) -> list[BackpropStep]:
     """Run ``backward`` from ``root`` from zero gradients and record one ``BackpropStep`` per node.
 
     The walk is ``autograd.graph.backpropagate``, the one ``backward()`` runs, so the last step's
@@ -92,9 +94,9 @@ def backprop_steps(root, gradient=None, *, max_nodes=None) -> list[BackpropStep]
     # A Value's grad is 0.0 both before anything reached it and after a zero reached it, so the
     # nodes reached so far are tracked explicitly: they are the keys of ``current``, the root and
     # the inputs of every node processed so far (a constant Tensor, which gets no gradient, left out).
-    current = {}  # id -> that node's .grad as the walk left it at the latest step (arrays copied)
-    final = set()
-    steps = []
+    current: dict[int, Any] = {}  # id -> that node's .grad as the walk left it at the latest step (arrays copied)
+    final: set[int] = set()
+    steps: list[BackpropStep] = []
 
     def record(node):
         # backward's step for ``node`` added into the grads of its inputs and nothing else, so
@@ -123,7 +125,7 @@ def backprop_steps(root, gradient=None, *, max_nodes=None) -> list[BackpropStep]
 def _sent(node, before: dict) -> list:
     """What ``node``'s step gave each distinct input (``total`` filled in by the caller)."""
     parents = node.parents
-    positions = {}
+    positions: dict[int, tuple[Any, list[int]]] = {}
     for k, parent in enumerate(parents):
         if gets_grad(parent):
             positions.setdefault(id(parent), (parent, []))[1].append(k)
