@@ -351,8 +351,8 @@ def _matmul_a_vjp(g, out, a, b):
         return np.multiply.outer(g, b) if g.ndim else g * b
     if a.ndim == 1:
         return (g[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
-    if b.shape[-1] == 1 and g.ndim == 2 and b.ndim == 2:
-        return matmul_2d(g, b.T)  # an outer product
+    if b.shape[-1] == 1 and g.ndim == 2 and b.ndim == 2 and g.shape[0] * b.shape[0] >= OUTER_EINSUM_MIN:
+        return matmul_2d(g, b.T)  # a large outer product
     return g @ b.swapaxes(-1, -2)
 
 
