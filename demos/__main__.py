@@ -2,10 +2,10 @@
 
     python -m demos --out out        (or, once installed: backprop-lab --out out)
 
-1. trains the seed's network (the training log, the final predictions, ``loss_curve.png``);
+1. trains the article's network (the training log, the final predictions, ``loss_curve.png``);
 2. draws its computation graph after backward (``graph_scalar.svg``, ``graph_tensor.svg`` and
    the frames of the backward pass);
-3. compares the seed's hand-derived gradients with automatic ones (``comparison_*.txt`` and
+3. compares the article's hand-derived gradients with automatic ones (``comparison_*.txt`` and
    ``graph_broken.svg``);
 4. plants mistakes in hand derivations and finds each (``mistakes_article.txt``,
    ``mistake_batchnorm.txt``, ``graph_mistake.svg``);
@@ -40,23 +40,21 @@ from demos._output import (
     INSTALL_DATA,
     INSTALL_GRAPHVIZ,
     OutputFile,
+    demo_parser,
     output_dir,
-    output_dir_option,
     positive_int,
     print_written,
-    prog_name,
 )
 
 DEFAULT_EPOCHS = 5000
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog or prog_name("python -m demos"),
-        description="Run all the demos (train, picture, compare) into one folder, with an index.html to open.",
-    )
-    parser.add_argument(
-        "--out", type=output_dir_option, default="out", help="folder for everything (created; default: out)"
+    parser = demo_parser(
+        prog,
+        "python -m demos",
+        "Run all the demos (train, picture, compare) into one folder, with an index.html to open.",
+        out_help="folder for everything",
     )
     parser.add_argument("--version", action="version", version=f"backprop-lab {autograd.__version__}")
     train_seed.add_training_options(parser, epochs=DEFAULT_EPOCHS)
@@ -134,7 +132,7 @@ def main(argv=None) -> int:
     folder = output_dir(args.out)
     start = time.perf_counter()
 
-    print("== 1. Training the seed's network ==\n")
+    print("== 1. Training the article's network ==\n")
     try:
         trained = train_seed.run(out=folder, **train_seed.training_options(args))
     except FloatingPointError as e:
@@ -219,9 +217,9 @@ def write_index(folder: Path, args, trained, pictures, compared, missing_dot: bo
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>backprop-lab: the seed network, trained, pictured and checked</title>",
+        "<title>backprop-lab: the article's network, trained, pictured and checked</title>",
         f"<style>{STYLE}{zoom.ZOOM_CSS}</style></head><body>",
-        "<h1>backprop-lab: the seed network, trained, pictured and checked</h1>",
+        "<h1>backprop-lab: the article's network, trained, pictured and checked</h1>",
         "<p>A 2-4-1 sigmoid network trained with binary cross-entropy on four points, as in the article "
         "this project grew from; its backward pass drawn as a graph; and its hand-derived gradients checked "
         "against the engine's automatic ones. Made by <code>python -m demos</code>.</p>",

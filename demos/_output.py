@@ -104,6 +104,29 @@ def output_dir_option(text: str) -> Path:
     return Path(text)
 
 
+def demo_parser(
+    prog: str | None, module_prog: str, description: str, out_help: str = "folder for the output files"
+) -> argparse.ArgumentParser:
+    """A demo's command line: its program name (``prog``, else ``prog_name(module_prog)``), its
+    description, and ``--out``, checked by ``output_dir_option`` before anything runs."""
+    parser = argparse.ArgumentParser(prog=prog or prog_name(module_prog), description=description)
+    parser.add_argument("--out", type=output_dir_option, default="out", help=f"{out_help} (created; default: out)")
+    return parser
+
+
+def add_progress_option(
+    parser: argparse.ArgumentParser, help: str = "no progress bar (the log lines are printed anyway)"
+) -> None:
+    parser.add_argument("--no-progress", action="store_true", help=help)
+
+
+def add_seed_option(parser: argparse.ArgumentParser, default: int, of: str = "the weights") -> None:
+    """``--seed``: the random seed of ``of``, a whole number >= 0 (``seed_option``)."""
+    parser.add_argument(
+        "--seed", type=seed_option, default=default, help=f"random seed of {of}, >= 0 (default: {default})"
+    )
+
+
 def positive_int(text: str) -> int:
     """argparse ``type=``: an integer >= 1."""
     return _int_option(text, 1, "a whole number >= 1")

@@ -33,15 +33,15 @@ import numpy as np
 from demos._output import (
     OutputFile,
     Progress,
+    add_progress_option,
+    add_seed_option,
+    demo_parser,
     learning_rate,
     one_blas_thread,
     output_dir,
-    output_dir_option,
     positive_int,
     print_written,
-    prog_name,
     pyplot,
-    seed_option,
     sklearn_datasets,
     write_json,
 )
@@ -100,16 +100,14 @@ def bounded_int(high: int):
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog or prog_name("python -m demos.breast_cancer"),
-        description="Train the article's sigmoid network on scikit-learn's breast-cancer data (no download) and "
+    parser = demo_parser(
+        prog,
+        "python -m demos.breast_cancer",
+        "Train the article's sigmoid network on scikit-learn's breast-cancer data (no download) and "
         "check its hand-derived gradients on a real batch.",
     )
-    parser.add_argument(
-        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
-    )
     add_options(parser)
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (the log lines are printed anyway)")
+    add_progress_option(parser)
     return parser
 
 
@@ -132,12 +130,7 @@ def add_options(parser) -> None:
         default=DEFAULT_CHECK_BATCH,
         help=f"training tumours in the gradient check, 1 to {MAX_CHECK_BATCH} (default: {DEFAULT_CHECK_BATCH})",
     )
-    parser.add_argument(
-        "--seed",
-        type=seed_option,
-        default=DEFAULT_SEED,
-        help=f"random seed of the split, the initial weights and the checked batch, >= 0 (default: {DEFAULT_SEED})",
-    )
+    add_seed_option(parser, DEFAULT_SEED, "the split, the initial weights and the checked batch")
 
 
 def load_split(seed: int = DEFAULT_SEED) -> CancerSplit:

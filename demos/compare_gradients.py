@@ -1,4 +1,4 @@
-"""Compare the seed's hand-derived gradients with the engine's automatic ones.
+"""Compare the article's hand-derived gradients with the engine's automatic ones.
 
 The seed derives its gradients by hand (``d_w2 = hidden.T @ d_output``, ...) and prints the *mean*
 loss over its four samples, but its ``d_loss`` is the derivative of the *sum* of the per-sample
@@ -6,7 +6,7 @@ losses. So:
 
 1. against the automatic gradient of the summed loss (``reduction="sum"``) the manual gradients
    agree to rounding;
-2. against the automatic gradient of the mean loss the seed prints (``reduction="mean"``) they are
+2. against the automatic gradient of the mean loss the article prints (``reduction="mean"``) they are
    4 times too large: the batch size N = 4, named in the table;
 3. a deliberately broken manual gradient is caught: the report names the wrong parameter, and the
    picture of the graph (``graph_broken.svg``) highlights its node.
@@ -30,32 +30,31 @@ import numpy as np
 from demos._output import (
     INSTALL_GRAPHVIZ,
     OutputFile,
+    add_seed_option,
+    demo_parser,
     output_dir,
-    output_dir_option,
     print_written,
-    prog_name,
     render_quietly,
-    seed_option,
     write_json,
 )
 
 DEFAULT_SEED = 0
 
 TITLES = {
-    "sum": "reduction 'sum': the loss the seed differentiates by hand",
-    "mean": "reduction 'mean': the loss the seed prints",
+    "sum": "reduction 'sum': the loss the article differentiates by hand",
+    "mean": "reduction 'mean': the loss the article prints",
     "broken": "a broken manual gradient",
 }
 
 EXPLAIN = {
     "sum": (
-        "Manual (the seed's hand-derived numpy gradients) against automatic, reduction 'sum': the engine "
-        "differentiates the SUM of the four per-sample losses, which is what the seed's d_loss is the "
+        "Manual (the article's hand-derived numpy gradients) against automatic, reduction 'sum': the engine "
+        "differentiates the SUM of the four per-sample losses, which is what the article's d_loss is the "
         "derivative of. They should agree."
     ),
     "mean": (
         "Manual against automatic, reduction 'mean': the engine differentiates the MEAN loss, the number "
-        "the seed prints. The manual gradients are N = 4 times larger (the batch size): the seed's "
+        "the article prints. The manual gradients are N = 4 times larger (the batch size): the article's "
         "sum-versus-mean quirk."
     ),
     "broken": (
@@ -77,25 +76,18 @@ class CompareOutput:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog or prog_name("python -m demos.compare_gradients"),
-        description="Compare the seed's hand-derived gradients with automatic ones (sum and mean reductions), "
+    parser = demo_parser(
+        prog,
+        "python -m demos.compare_gradients",
+        "Compare the article's hand-derived gradients with automatic ones (sum and mean reductions), "
         "and show how a wrong manual gradient is caught.",
     )
-    parser.add_argument(
-        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
-    )
-    parser.add_argument(
-        "--seed",
-        type=seed_option,
-        default=DEFAULT_SEED,
-        help=f"random seed of the weights, >= 0 (default: {DEFAULT_SEED})",
-    )
+    add_seed_option(parser, DEFAULT_SEED)
     return parser
 
 
 def networks(seed: int = DEFAULT_SEED):
-    """The seed's numpy network and the engine's Tensor network with the same weights."""
+    """The article's numpy network and the engine's Tensor network with the same weights."""
     from nn.reference import NumpyTwoLayerNet
     from nn.two_layer import TwoLayerNet
 

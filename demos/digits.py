@@ -38,15 +38,15 @@ import numpy as np
 from demos._output import (
     OutputFile,
     Progress,
+    add_progress_option,
+    add_seed_option,
+    demo_parser,
     learning_rate,
     one_blas_thread,
     output_dir,
-    output_dir_option,
     positive_int,
     print_written,
-    prog_name,
     pyplot,
-    seed_option,
     sklearn_datasets,
     write_json,
 )
@@ -115,16 +115,14 @@ def batch_size_option(text: str) -> int:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog or prog_name("python -m demos.digits"),
-        description="Train an MLP and a small CNN on scikit-learn's 8x8 digits (no download); write the "
+    parser = demo_parser(
+        prog,
+        "python -m demos.digits",
+        "Train an MLP and a small CNN on scikit-learn's 8x8 digits (no download); write the "
         "metrics, the training curves, the confusion matrices and the misclassified digits.",
     )
-    parser.add_argument(
-        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
-    )
     add_options(parser)
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (the log lines are printed anyway)")
+    add_progress_option(parser)
     return parser
 
 
@@ -148,12 +146,7 @@ def add_options(parser) -> None:
         default=None,
         help=f"Adam's learning rate for both networks, >= 0 (default: {defaults})",
     )
-    parser.add_argument(
-        "--seed",
-        type=seed_option,
-        default=DEFAULT_SEED,
-        help=f"random seed of the split, the initial weights and the batches, >= 0 (default: {DEFAULT_SEED})",
-    )
+    add_seed_option(parser, DEFAULT_SEED, "the split, the initial weights and the batches")
     parser.add_argument(
         "--eager",
         action="store_true",

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from demos._output import INSTALL_GRAPHVIZ, OutputFile, output_dir, print_written, prog_name, render_quietly
+from demos._output import (
+    INSTALL_GRAPHVIZ,
+    OutputFile,
+    add_seed_option,
+    demo_parser,
+    output_dir,
+    print_written,
+    render_quietly,
+)
 
 DEFAULT_SEED = 0
 EPS = 1e-5  # batch norm's epsilon under the square root
@@ -350,13 +358,13 @@ class MistakeOutput:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog or prog_name("python -m demos.find_the_mistake"),
-        description="Plant mistakes in hand derivations (the article's network and a batch-norm network) and "
+    parser = demo_parser(
+        prog,
+        "python -m demos.find_the_mistake",
+        "Plant mistakes in hand derivations (the article's network and a batch-norm network) and "
         "find each: the first wrong step, how it is wrong, the right line.",
     )
-    parser.add_argument("--out", default="out", help="folder for the output files (created; default: out)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+    add_seed_option(parser, DEFAULT_SEED, "the weights and the data")
     parser.add_argument(
         "--mistake",
         choices=[m.key for m in BATCHNORM_MISTAKES],

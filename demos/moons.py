@@ -34,12 +34,12 @@ import numpy as np
 from demos._output import (
     OutputFile,
     Progress,
+    add_progress_option,
+    demo_parser,
     one_blas_thread,
     output_dir,
-    output_dir_option,
     positive_int,
     print_written,
-    prog_name,
     pyplot,
     seed_option,
     sklearn_datasets,
@@ -80,16 +80,14 @@ class MoonsOutput:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog or prog_name("python -m demos.moons"),
-        description="micrograd's two-moons demo (MLP 2-16-16-1, hinge loss) on our Value and on our Tensor, with "
+    parser = demo_parser(
+        prog,
+        "python -m demos.moons",
+        "micrograd's two-moons demo (MLP 2-16-16-1, hinge loss) on our Value and on our Tensor, with "
         "the decision boundary of each.",
     )
-    parser.add_argument(
-        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
-    )
     add_options(parser)
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (the log lines are printed anyway)")
+    add_progress_option(parser)
     return parser
 
 

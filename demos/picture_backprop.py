@@ -1,4 +1,4 @@
-"""Picture backprop through the seed's network, at scalar and at tensor level.
+"""Picture backprop through the article's network, at scalar and at tensor level.
 
 Three pictures, each with every node's value and gradient after ``backward``:
 
@@ -36,12 +36,11 @@ from demos._output import (
     INSTALL_EXTRAS,
     INSTALL_GRAPHVIZ,
     OutputFile,
+    add_seed_option,
+    demo_parser,
     output_dir,
-    output_dir_option,
     print_written,
-    prog_name,
     render_quietly,
-    seed_option,
 )
 
 DEFAULT_SEED = 0
@@ -62,20 +61,13 @@ class PictureOutput:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog or prog_name("python -m demos.picture_backprop"),
-        description="Draw the seed network's computation graph after backward: one sample at scalar level, "
+    parser = demo_parser(
+        prog,
+        "python -m demos.picture_backprop",
+        "Draw the article network's computation graph after backward: one sample at scalar level, "
         "the batch at tensor level, and the scalar backward pass frame by frame.",
     )
-    parser.add_argument(
-        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
-    )
-    parser.add_argument(
-        "--seed",
-        type=seed_option,
-        default=DEFAULT_SEED,
-        help=f"random seed of the weights, >= 0 (default: {DEFAULT_SEED})",
-    )
+    add_seed_option(parser, DEFAULT_SEED)
     parser.add_argument(
         "--sample",
         type=int,
@@ -219,7 +211,7 @@ def run(
         )
 
     print(
-        f"Drew the seed network's graph after backward: sample {sample} at scalar level "
+        f"Drew the article network's graph after backward: sample {sample} at scalar level "
         f"({output.scalar_nodes} nodes) and the batch at tensor level; seed {seed}.",
         file=stream,
     )

@@ -1,4 +1,4 @@
-"""Train the seed's network and watch its loss fall towards the lowest loss possible.
+"""Train the article's network and watch its loss fall towards the lowest loss possible.
 
 The article's network: 2 inputs, 4 sigmoid hidden units, 1 sigmoid output, binary cross-entropy,
 trained on four points for 5000 epochs at learning rate 0.1. Its targets are not 0/1 labels
@@ -29,13 +29,13 @@ import numpy as np
 from demos._output import (
     INSTALL_EXTRAS,
     OutputFile,
+    add_progress_option,
+    add_seed_option,
+    demo_parser,
     learning_rate,
     output_dir,
-    output_dir_option,
     positive_int,
     print_written,
-    prog_name,
-    seed_option,
     write_json,
 )
 
@@ -59,15 +59,13 @@ class TrainOutput:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog or prog_name("python -m demos.train_seed"),
-        description="Train the seed's 2-4-1 sigmoid network; write its loss curve, losses and predictions.",
+    parser = demo_parser(
+        prog,
+        "python -m demos.train_seed",
+        "Train the article's 2-4-1 sigmoid network; write its loss curve, losses and predictions.",
     )
     add_training_options(parser)
-    parser.add_argument(
-        "--out", type=output_dir_option, default="out", help="folder for the output files (created; default: out)"
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (the log lines are printed anyway)")
+    add_progress_option(parser)
     return parser
 
 
@@ -80,7 +78,7 @@ def add_training_options(parser, epochs: int = DEFAULT_EPOCHS) -> None:
     parser.add_argument("--epochs", type=positive_int, default=epochs, help=f"epochs to train (default: {epochs})")
     parser.add_argument("--lr", type=learning_rate, default=None, help=f"learning rate, >= 0 (default: {defaults})")
     parser.add_argument(
-        "--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default: sgd, as in the seed)"
+        "--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default: sgd, as in the article)"
     )
     parser.add_argument(
         "--targets",
@@ -88,12 +86,7 @@ def add_training_options(parser, epochs: int = DEFAULT_EPOCHS) -> None:
         default="article",
         help="target set: 'article' [0, 0.85, 1, 0] or 'second' [0.96, 0.63, 0.75, 0.45] (default: article)",
     )
-    parser.add_argument(
-        "--seed",
-        type=seed_option,
-        default=DEFAULT_SEED,
-        help=f"random seed of the initial weights, >= 0 (default: {DEFAULT_SEED})",
-    )
+    add_seed_option(parser, DEFAULT_SEED, "the initial weights")
 
 
 def run(
@@ -130,7 +123,7 @@ def run(
 
     lr_text = f"{lr:g}" if lr is not None else f"{DEFAULT_LR.get(optimizer, 'default')} (the default for {optimizer})"
     print(
-        f"Training the seed's network (2-4-1, sigmoid, BCE) on targets '{targets}' with {optimizer}, "
+        f"Training the article's network (2-4-1, sigmoid, BCE) on targets '{targets}' with {optimizer}, "
         f"lr {lr_text}, {epochs} epochs, seed {seed}",
         file=stream,
     )
@@ -262,7 +255,7 @@ def write_loss_curve(result, path: Path, settings: dict) -> Path:
 
     targets = ", ".join(f"{t:g}" for t in np.ravel(result.targets))
     fig.suptitle(
-        f"Seed network 2-4-1 on targets '{settings['targets']}' [{targets}]: "
+        f"The article's network 2-4-1 on targets '{settings['targets']}' [{targets}]: "
         f"final loss {losses[-1]:.4f} after {len(losses)} epochs (seed {settings['seed']})"
     )
     fig.savefig(path, dpi=110)

@@ -347,9 +347,18 @@ def test_console_scripts_point_at_main_functions():
         assert callable(getattr(import_module(module), attr)), name
 
 
-@pytest.mark.parametrize(
-    "module", ["demos.__main__", "demos.train_seed", "demos.picture_backprop", "demos.compare_gradients"]
-)
+# every demo that writes into --out and takes --seed (the data demos: test_demos_data.py)
+DEMOS = [
+    "demos.__main__",
+    "demos.train_seed",
+    "demos.picture_backprop",
+    "demos.compare_gradients",
+    "demos.find_the_mistake",
+]
+TRAINING = ["demos.__main__", "demos.train_seed"]  # the demos with training options
+
+
+@pytest.mark.parametrize("module", DEMOS)
 def test_help(module, capsys):
     with pytest.raises(SystemExit) as exc:
         import_module(module).main(["--help"])
@@ -358,9 +367,6 @@ def test_help(module, capsys):
 
 
 # ---------------------------------------------------------------------- bad options, standard JSON, -W error
-
-DEMOS = ["demos.__main__", "demos.train_seed", "demos.picture_backprop", "demos.compare_gradients"]
-TRAINING = ["demos.__main__", "demos.train_seed"]  # the demos with training options
 
 BAD_OPTIONS = [
     (DEMOS, ["--seed", "-1"], "--seed", "must be a whole number >= 0, got '-1'"),
