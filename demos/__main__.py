@@ -40,6 +40,7 @@ from demos._output import (
     INSTALL_DATA,
     INSTALL_GRAPHVIZ,
     OutputFile,
+    add_progress_option,
     demo_parser,
     output_dir,
     positive_int,
@@ -66,7 +67,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="{0,1,2,3}",
         help=f"the sample drawn at scalar level (default: {picture_backprop.DEFAULT_SAMPLE})",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar while training")
+    add_progress_option(parser, "no progress bar while training")
     parser.add_argument("--no-frames", action="store_true", help="skip the frames of the backward pass")
     parser.add_argument(
         "--digits-epochs",
